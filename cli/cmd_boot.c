@@ -1,0 +1,307 @@
+/* rootfs-fuse boot: export the view to a temporary initramfs and boot it with
+ * qemu-system-x86_64 (TCG unless --kvm), the serial console on this terminal. The exit status
+ * is the guest's outcome: 0 when it powers off, 1 when its kernel panics (e.g. /init exits),
+ * N when it writes N (1..127) to the isa-debug-exit port 0xf4, 124 on --timeout, 125 when qemu
+ * itself fails. */
+#include <errno.h>
+#include <glob.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "exporter.h"
+#include "opts.h"
+#include "view.h"
+
+#define PANIC_MARKER "Kernel panic - not syncing"
+#define MAX_QEMU_ARGS 64
+
+struct boot_opts {
+	const char *kernel;
+	const char *append;
+	const char *qemu;
+	unsigned memory_mib;
+	bool use_kvm;
+	unsigned timeout_s;
+	const char *extra[MAX_QEMU_ARGS];
+	int n_extra;
+};
+
+static void help(void)
+{
+	printf("usage: rootfs-fuse boot [SPEC] [LAYER FLAGS] [--kernel BZIMAGE] [OPTIONS] "
+	       "[-- QEMU ARGS]\n\n"
+	       "Export the view to a temporary initramfs and boot it under qemu-system-x86_64\n"
+	       "with the serial console on this terminal (Ctrl-A X quits qemu).\n\n"
+	       "  --kernel BZIMAGE   the kernel (default: the newest /boot/vmlinuz-*)\n"
+	       "  --append ARGS      more kernel command line (after console=ttyS0 panic=-1)\n"
+	       "  --qemu PATH        the qemu binary (default: qemu-system-x86_64)\n"
+	       "  --memory MIB       guest memory (default 512)\n"
+	       "  --kvm              use KVM instead of TCG\n"
+	       "  --timeout SEC      stop the guest after SEC seconds (exit status 124)\n"
+	       "  --compress ALG     initramfs compression (default gzip)\n\n"
+	       "Exit status: 0 when the guest powers off, 1 when its kernel panics (/init\n"
+	       "exited), N when the guest writes the byte N to I/O port 0xf4 (isa-debug-exit):\n"
+	       "  printf '\\003' | dd of=/dev/port bs=1 seek=244 count=1   # exit status 3\n"
+	       "124 on timeout, 125 when qemu fails to start.\n\n");
+	cli_print_layer_flags();
+}
+
+static int vercmp(const void *a, const void *b)
+{
+	return strverscmp(*(char *const *)a, *(char *const *)b);
+}
+
+static char *default_kernel(void)
+{
+	glob_t g;
+	if (glob("/boot/vmlinuz-*", 0, NULL, &g) || !g.gl_pathc)
+		return NULL;
+	qsort(g.gl_pathv, g.gl_pathc, sizeof(char *), vercmp);
+	char *k = strdup(g.gl_pathv[g.gl_pathc - 1]);
+	globfree(&g);
+	return k;
+}
+
+/* Copy the guest console from fd to stdout, watching for a kernel panic. Returns 1 when a
+ * panic was seen, -1 on timeout, 0 otherwise. */
+static int relay_console(int fd, pid_t pid, unsigned timeout_s)
+{
+	char tail[sizeof(PANIC_MARKER) * 2] = "";
+	char buf[4096];
+	int panicked = 0;
+	time_t deadline = timeout_s ? time(NULL) + timeout_s : 0;
+	for (;;) {
+		int wait_ms = -1;
+		if (deadline) {
+			time_t now = time(NULL);
+			if (now >= deadline) {
+				kill(pid, SIGKILL);
+				return -1;
+			}
+			wait_ms = (int)(deadline - now) * 1000;
+		}
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int pr = poll(&p, 1, wait_ms);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		if (pr == 0)
+			continue;
+		ssize_t n = read(fd, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return panicked;
+		fwrite(buf, 1, (size_t)n, stdout);
+		fflush(stdout);
+		/* search the new bytes together with the end of the previous chunk */
+		size_t tl = strlen(tail);
+		char scan[sizeof(tail) + sizeof(buf) + 1];
+		memcpy(scan, tail, tl);
+		memcpy(scan + tl, buf, (size_t)n);
+		scan[tl + (size_t)n] = '\0';
+		for (size_t i = 0; i < tl + (size_t)n; i++)
+			if (!scan[i])
+				scan[i] = ' ';
+		if (strstr(scan, PANIC_MARKER))
+			panicked = 1;
+		size_t keep = sizeof(PANIC_MARKER);
+		size_t sl = tl + (size_t)n;
+		size_t from = sl > keep ? sl - keep : 0;
+		memcpy(tail, scan + from, sl - from);
+		tail[sl - from] = '\0';
+	}
+}
+
+static int run_qemu(const struct boot_opts *b, const char *initrd)
+{
+	char append[4096];
+	snprintf(append, sizeof(append), "console=ttyS0 panic=-1%s%s", b->append ? " " : "",
+		 b->append ? b->append : "");
+	char mem[32];
+	snprintf(mem, sizeof(mem), "%u", b->memory_mib);
+	const char *args[32 + MAX_QEMU_ARGS];
+	int n = 0;
+	args[n++] = b->qemu;
+	args[n++] = "-nographic";
+	args[n++] = "-no-reboot";
+	args[n++] = "-m";
+	args[n++] = mem;
+	args[n++] = "-accel";
+	args[n++] = b->use_kvm ? "kvm" : "tcg";
+	args[n++] = "-kernel";
+	args[n++] = b->kernel;
+	args[n++] = "-initrd";
+	args[n++] = initrd;
+	args[n++] = "-append";
+	args[n++] = append;
+	args[n++] = "-device";
+	args[n++] = "isa-debug-exit,iobase=0xf4,iosize=0x04";
+	for (int i = 0; i < b->n_extra; i++)
+		args[n++] = b->extra[i];
+	args[n] = NULL;
+
+	int pfd[2];
+	if (pipe(pfd)) {
+		perror("rootfs-fuse: pipe");
+		return 125;
+	}
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid < 0) {
+		perror("rootfs-fuse: fork");
+		return 125;
+	}
+	if (pid == 0) {
+		dup2(pfd[1], 1);
+		close(pfd[0]);
+		close(pfd[1]);
+		execvp(b->qemu, (char *const *)args);
+		fprintf(stderr, "rootfs-fuse: %s: %s\n", b->qemu, strerror(errno));
+		_exit(127);
+	}
+	close(pfd[1]);
+	int seen = relay_console(pfd[0], pid, b->timeout_s);
+	close(pfd[0]);
+	int status;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (seen < 0) {
+		fprintf(stderr, "rootfs-fuse: the guest did not finish within %u s\n", b->timeout_s);
+		return 124;
+	}
+	if (!WIFEXITED(status)) {
+		fprintf(stderr, "rootfs-fuse: %s was killed by signal %d\n", b->qemu,
+			WTERMSIG(status));
+		return 125;
+	}
+	int code = WEXITSTATUS(status);
+	if (code == 0) {
+		if (seen) {
+			fprintf(stderr, "rootfs-fuse: the guest kernel panicked\n");
+			return 1;
+		}
+		return 0;
+	}
+	if (code & 1 && code >= 3)
+		return code >> 1; /* isa-debug-exit: (value << 1) | 1 */
+	fprintf(stderr, "rootfs-fuse: %s failed (exit status %d)\n", b->qemu, code);
+	return 125;
+}
+
+int cmd_boot(int argc, char **argv)
+{
+	struct cli_layers cl = {0};
+	struct rf_err err = {0};
+	struct boot_opts b = {.qemu = "qemu-system-x86_64", .memory_mib = 512};
+	struct exp_options o = {.level = -1, .compress = "gzip", .format = "cpio"};
+	char *kernel = NULL;
+	int status = 0;
+	for (int i = 1; i < argc;) {
+		int r = cli_layer_flag(&cl, argc, argv, &i, &err);
+		if (r < 0) {
+			status = cli_fail(&err);
+			goto out;
+		}
+		if (r)
+			continue;
+		const char *a = argv[i++];
+		const char *val = i < argc ? argv[i] : NULL;
+		bool takes_value = true;
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			help();
+			goto out;
+		} else if (!strcmp(a, "--")) {
+			for (; i < argc && b.n_extra < MAX_QEMU_ARGS; i++)
+				b.extra[b.n_extra++] = argv[i];
+			takes_value = false;
+		} else if (!strcmp(a, "--kernel")) {
+			b.kernel = val;
+		} else if (!strcmp(a, "--append")) {
+			b.append = val;
+		} else if (!strcmp(a, "--qemu")) {
+			b.qemu = val;
+		} else if (!strcmp(a, "--memory")) {
+			b.memory_mib = val ? (unsigned)strtoul(val, NULL, 10) : 0;
+		} else if (!strcmp(a, "--timeout")) {
+			b.timeout_s = val ? (unsigned)strtoul(val, NULL, 10) : 0;
+		} else if (!strcmp(a, "--compress")) {
+			o.compress = val;
+		} else if (!strcmp(a, "--kvm")) {
+			b.use_kvm = true;
+			takes_value = false;
+		} else if (a[0] != '-' && !cl.spec_path) {
+			cl.spec_path = a;
+			takes_value = false;
+		} else {
+			status = cli_usage_error("boot: unknown argument '%s' (see boot --help)", a);
+			goto out;
+		}
+		if (takes_value) {
+			if (!val) {
+				status = cli_usage_error("boot: %s needs a value", a);
+				goto out;
+			}
+			i++;
+		}
+	}
+	if (!cl.spec_path && !cl.has_layers) {
+		status = cli_usage_error("boot: give a SPEC or layer flags (see boot --help)");
+		goto out;
+	}
+	if (!b.memory_mib) {
+		status = cli_usage_error("boot: --memory needs a positive number of MiB");
+		goto out;
+	}
+	if (!b.kernel) {
+		b.kernel = kernel = default_kernel();
+		if (!b.kernel) {
+			status = cli_usage_error("boot: no /boot/vmlinuz-* found; give --kernel");
+			goto out;
+		}
+	}
+	if (access(b.kernel, R_OK)) {
+		fprintf(stderr, "rootfs-fuse: %s: %s\n", b.kernel, strerror(errno));
+		status = 1;
+		goto out;
+	}
+	long long epoch;
+	if (cli_source_date_epoch(&epoch) > 0) {
+		o.has_epoch = true;
+		o.epoch = epoch;
+	}
+	struct ovl_view *v = NULL;
+	if (cli_build_view(&cl, &v, &err)) {
+		status = cli_fail(&err);
+		goto out;
+	}
+	const char *tmp = getenv("TMPDIR");
+	char dir[PATH_MAX], initrd[PATH_MAX + 32];
+	snprintf(dir, sizeof(dir), "%s/rootfs-fuse-boot.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir)) {
+		fprintf(stderr, "rootfs-fuse: %s: %s\n", dir, strerror(errno));
+		ovl_view_free(v);
+		status = 1;
+		goto out;
+	}
+	snprintf(initrd, sizeof(initrd), "%s/initramfs.cpio", dir);
+	int r = exp_export_file(v, initrd, &o, &err);
+	ovl_view_free(v);
+	if (r)
+		status = cli_fail(&err);
+	else
+		status = run_qemu(&b, initrd);
+	unlink(initrd);
+	rmdir(dir);
+out:
+	free(kernel);
+	cli_layers_free(&cl);
+	return status;
+}

@@ -1,0 +1,48 @@
+/* rootfs-fuse: build, edit, inspect and boot guest root filesystems without root.
+ * Dispatches to the subcommands of commands.h; docs/rootfs-fuse.1 is the reference. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+
+static const struct {
+	const char *name;
+	int (*fn)(int, char **);
+	const char *summary;
+} commands[] = {
+	{"export", cmd_export, "serialize the view: initramfs cpio (newc; gzip, zstd, xz, lz4)"},
+	{"ls", cmd_ls, "list the merged view, one path a line (--long: metadata and layer)"},
+	{"boot", cmd_boot, "export an initramfs and boot it under qemu-system-x86_64"},
+	{"ldd", cmd_ldd, "show the shared libraries a host binary needs, without running it"},
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: rootfs-fuse COMMAND [SPEC] [OPTIONS]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(f, "\n'rootfs-fuse COMMAND --help' for a command's options; man rootfs-fuse for "
+		   "the SPEC format.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("rootfs-fuse " RF_VERSION "\n");
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "rootfs-fuse: unknown command '%s'\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

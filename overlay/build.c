@@ -1,0 +1,80 @@
+/* Building a merged view from a parsed SPEC: layers are created in SPEC order, consecutive
+ * gen_init_cpio lines grouped into one entries layer, loaded bottom first, then finalized. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layer.h"
+#include "spec.h"
+#include "view.h"
+
+static int load_layer(struct ovl_view *v, struct ovl_layer *l, struct rf_err *err)
+{
+	struct rf_err lerr = {0};
+	int r = l->ops->load(l, v, &lerr);
+	if (!r)
+		return 0;
+	if (!lerr.code)
+		rf_err_set(&lerr, -r, "%s: %s", l->label, strerror(-r));
+	if (l->ops->names_own_origin || !l->origin[0])
+		return rf_err_set(err, lerr.code, "%s", lerr.msg);
+	return rf_err_set(err, lerr.code, "%s: %s", l->origin, lerr.msg);
+}
+
+int ovl_view_build(const struct spec *spec, struct ovl_view **out, struct rf_err *err)
+{
+	struct ovl_view *v = NULL;
+	int r = ovl_view_new(&v);
+	if (r)
+		return rf_err_set(err, ENOMEM, "out of memory");
+	size_t i = 0;
+	while (i < spec->n_lines) {
+		const struct spec_line *ln = &spec->lines[i];
+		struct ovl_layer *l = NULL;
+		if (ln->is_entry) {
+			r = layer_new(&layer_entries_ops, NULL, 0, ln->origin, &l);
+			if (r)
+				goto nomem;
+			size_t j = i;
+			for (; j < spec->n_lines && spec->lines[j].is_entry; j++) {
+				r = layer_entries_add(l, &spec->lines[j].entry,
+						      spec->lines[j].origin);
+				if (r) {
+					layer_free(l);
+					goto nomem;
+				}
+			}
+			free(l->label);
+			size_t sz = strlen(ln->origin) + 32;
+			l->label = malloc(sz);
+			if (l->label)
+				snprintf(l->label, sz, "entries %s%s", ln->origin,
+					 j - i > 1 ? "..." : "");
+			i = j;
+		} else {
+			r = layer_new(layer_kind_find(ln->keyword), ln->argv, ln->argc, ln->origin,
+				      &l);
+			if (r)
+				goto nomem;
+			i++;
+		}
+		if (!l->label || ovl_view_add_layer(v, l)) {
+			layer_free(l);
+			goto nomem;
+		}
+		r = load_layer(v, l, err);
+		if (r)
+			goto out;
+	}
+	r = ovl_view_finalize(v);
+	if (r)
+		goto nomem;
+	*out = v;
+	return 0;
+nomem:
+	r = rf_err_set(err, ENOMEM, "out of memory");
+out:
+	ovl_view_free(v);
+	return r;
+}

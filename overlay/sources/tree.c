@@ -1,0 +1,192 @@
+/* The tree layer: a host directory as a lower layer, `tree DIR [owner=root|host]`. Symlinks
+ * are kept as symlinks and never followed, so nothing outside DIR is read. It honours the
+ * upper layer's conventions (meta.h): OCI whiteouts, opaque directories, override_stat and
+ * mapped xattrs, so an old upper directory stacks as a lower layer. */
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "layer.h"
+#include "meta.h"
+#include "path.h"
+#include "view.h"
+
+struct tree_ctx {
+	struct ovl_layer *layer;
+	struct ovl_view *view;
+	bool keep_host_owner;
+	struct rf_err *err;
+};
+
+static int put_one(struct tree_ctx *c, const char *host, const char *guest, const struct stat *st)
+{
+	struct ovl_attr over;
+	bool has_over = false;
+	struct ovl_xattr *xs = NULL;
+	size_t nx = 0;
+	char target[PATH_MAX];
+	int r = meta_read_xattrs(host, &xs, &nx, &over, &has_over);
+	if (r)
+		return rf_err_errno(c->err, -r, "%s: reading xattrs", host);
+	struct ovl_entry e = {
+		.path = guest,
+		.attr = {.mode = st->st_mode,
+			 .uid = c->keep_host_owner ? st->st_uid : 0,
+			 .gid = c->keep_host_owner ? st->st_gid : 0,
+			 .rdev_major = major(st->st_rdev),
+			 .rdev_minor = minor(st->st_rdev),
+			 .size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0,
+			 .mtime_sec = st->st_mtim.tv_sec,
+			 .mtime_nsec = (uint32_t)st->st_mtim.tv_nsec},
+		.xattrs = xs,
+		.n_xattrs = nx,
+	};
+	if (has_over) {
+		/* a device, fifo or socket of the guest is stored as an empty regular file */
+		e.attr.uid = over.uid;
+		e.attr.gid = over.gid;
+		e.attr.mode = over.mode;
+		e.attr.rdev_major = over.rdev_major;
+		e.attr.rdev_minor = over.rdev_minor;
+		if ((over.mode & S_IFMT) != (st->st_mode & S_IFMT) && !S_ISREG(st->st_mode)) {
+			r = rf_err_set(c->err, EINVAL, "%s: override_stat type does not match", host);
+			goto out;
+		}
+		if (!S_ISREG(over.mode))
+			e.attr.size = 0;
+	}
+	if (S_ISREG(e.attr.mode)) {
+		e.src.kind = e.attr.size ? OVL_SRC_HOST : OVL_SRC_NONE;
+		e.src.host_path = (char *)host;
+		if (st->st_nlink > 1)
+			e.hardlink_key = ((uint64_t)st->st_dev << 40) ^ (uint64_t)st->st_ino;
+	} else if (S_ISLNK(e.attr.mode)) {
+		ssize_t n = readlink(host, target, sizeof(target) - 1);
+		if (n < 0) {
+			r = rf_err_errno(c->err, errno, "%s", host);
+			goto out;
+		}
+		target[n] = '\0';
+		e.link_target = target;
+	}
+	r = ovl_view_put(c->view, c->layer, &e, NULL, c->err);
+out:
+	for (size_t i = 0; i < nx; i++) {
+		free(xs[i].name);
+		free(xs[i].value);
+	}
+	free(xs);
+	return r;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int walk_dir(struct tree_ctx *c, const char *host, const char *guest, int depth)
+{
+	if (depth > 4096)
+		return rf_err_set(c->err, ELOOP, "%s: directory tree too deep", host);
+	DIR *d = opendir(host);
+	if (!d)
+		return rf_err_errno(c->err, errno, "%s", host);
+	char **names = NULL;
+	size_t n = 0, cap = 0;
+	int r = 0;
+	struct dirent *de;
+	errno = 0;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 32;
+			char **nn = realloc(names, cap * sizeof(*nn));
+			if (!nn) {
+				r = rf_err_set(c->err, ENOMEM, "out of memory");
+				goto out;
+			}
+			names = nn;
+		}
+		if (!(names[n] = strdup(de->d_name))) {
+			r = rf_err_set(c->err, ENOMEM, "out of memory");
+			goto out;
+		}
+		n++;
+	}
+	if (errno) {
+		r = rf_err_errno(c->err, errno, "%s", host);
+		goto out;
+	}
+	qsort(names, n, sizeof(*names), name_cmp);
+	/* the opaque marker and whiteouts act on lower layers: apply them first */
+	for (size_t i = 0; i < n && !r; i++) {
+		if (!strcmp(names[i], META_OPAQUE_MARKER)) {
+			r = ovl_view_make_opaque(c->view, c->layer, guest, c->err);
+		} else if (meta_is_whiteout(names[i])) {
+			char *g = path_join(guest, names[i] + strlen(META_WHITEOUT_PREFIX));
+			r = g ? ovl_view_whiteout(c->view, g, c->err)
+			      : rf_err_set(c->err, ENOMEM, "out of memory");
+			free(g);
+		}
+	}
+	for (size_t i = 0; i < n && !r; i++) {
+		if (!strncmp(names[i], META_WHITEOUT_PREFIX, strlen(META_WHITEOUT_PREFIX)))
+			continue;
+		char *h = path_join(host, names[i]);
+		char *g = path_join(guest, names[i]);
+		struct stat st;
+		if (!h || !g)
+			r = rf_err_set(c->err, ENOMEM, "out of memory");
+		else if (lstat(h, &st))
+			r = rf_err_errno(c->err, errno, "%s", h);
+		else
+			r = put_one(c, h, g, &st);
+		if (!r && S_ISDIR(st.st_mode))
+			r = walk_dir(c, h, g, depth + 1);
+		free(h);
+		free(g);
+	}
+out:
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	closedir(d);
+	return r;
+}
+
+static int tree_load(struct ovl_layer *layer, struct ovl_view *view, struct rf_err *err)
+{
+	struct tree_ctx c = {.layer = layer, .view = view, .err = err};
+	for (int i = 1; i < layer->argc; i++) {
+		if (!strcmp(layer->argv[i], "owner=host"))
+			c.keep_host_owner = true;
+		else if (strcmp(layer->argv[i], "owner=root"))
+			return rf_err_set(err, EINVAL, "unknown tree option '%s' (owner=root|host)",
+					  layer->argv[i]);
+	}
+	char real[PATH_MAX];
+	struct stat st;
+	if (!realpath(layer->argv[0], real) || stat(real, &st))
+		return rf_err_errno(err, errno, "%s", layer->argv[0]);
+	if (!S_ISDIR(st.st_mode))
+		return rf_err_set(err, ENOTDIR, "%s: not a directory", layer->argv[0]);
+	int r = put_one(&c, real, "", &st);
+	if (!r)
+		r = walk_dir(&c, real, "", 0);
+	return r;
+}
+
+const struct layer_ops layer_tree_ops = {
+	.kind = "tree",
+	.usage = "DIR [owner=root|host]",
+	.min_args = 1,
+	.max_args = 2,
+	.path_args = 1u << 0,
+	.load = tree_load,
+};

@@ -1,0 +1,47 @@
+# Shared helpers of the integration tests (sourced). Each test runs the real binary
+# ($ROOTFS_FUSE) against real tools in its own temporary directory, removed on exit.
+set -euo pipefail
+: "${ROOTFS_FUSE:?ROOTFS_FUSE must point at the rootfs-fuse binary}"
+: "${RF_SRC:?RF_SRC must point at the source tree}"
+RF=$ROOTFS_FUSE
+T=$(mktemp -d "${TMPDIR:-/tmp}/rf-it.XXXXXX")
+cleanup_hooks=()
+cleanup() {
+	local h
+	for h in "${cleanup_hooks[@]}"; do eval "$h" || true; done
+	chmod -R u+rwX "$T" 2>/dev/null || true
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail() {
+	echo "FAIL: $*" >&2
+	exit 1
+}
+
+pass_count=0
+ok() {
+	pass_count=$((pass_count + 1))
+	echo "ok - $*"
+}
+
+# expect_fail STATUS_VAR MSG_REGEX CMD...: the command must fail (non-zero) with a one-line
+# error on stderr matching MSG_REGEX.
+expect_fail() {
+	local regex=$1
+	shift
+	local err rc=0
+	err=$("$@" 2>&1 >/dev/null) || rc=$?
+	[ "$rc" -ne 0 ] || fail "expected failure from: $* (stderr: $err)"
+	[ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || fail "expected one line of error, got: $err"
+	printf '%s\n' "$err" | grep -Eq -- "$regex" || fail "error '$err' does not match /$regex/"
+}
+
+# the installed Debian kernel (linux-image-amd64)
+kernel() {
+	ls /boot/vmlinuz-* 2>/dev/null | sort -V | tail -n 1
+}
+
+finish() {
+	echo "$pass_count passed, 0 failed"
+}
