@@ -72,6 +72,10 @@ char *path_host_resolve(const char *base_dir, const char *arg)
 {
 	if (arg[0] == '/' || !base_dir || !base_dir[0])
 		return strdup(arg);
+	while (arg[0] == '.' && arg[1] == '/')
+		arg += 2;
+	if (!strcmp(base_dir, "."))
+		return strdup(arg[0] ? arg : ".");
 	size_t bl = strlen(base_dir), al = strlen(arg);
 	char *s = malloc(bl + al + 2);
 	if (!s)

@@ -61,7 +61,7 @@ static void test_every_entry_type(void **state)
 	assert_int_equal(l[2].entry.maj, 8);
 
 	assert_int_equal(l[3].entry.type, SPEC_FILE);
-	assert_string_equal(l[3].entry.location, "/base/./init.sh");
+	assert_string_equal(l[3].entry.location, "/base/init.sh");
 	assert_int_equal(l[4].entry.mode, 04755);
 	assert_int_equal(l[4].entry.uid, 1);
 	assert_int_equal(l[4].entry.gid, 2);
@@ -95,7 +95,7 @@ static void test_layer_keywords_and_comments(void **state)
 	assert_string_equal(s->lines[0].origin, "t.spec:3");
 	assert_string_equal(s->lines[1].argv[0], "/usr/bin/strace");
 	assert_string_equal(s->lines[1].argv[1], "/base/rel/tool");
-	assert_string_equal(s->lines[2].argv[0], "/base/./overlay");
+	assert_string_equal(s->lines[2].argv[0], "/base/overlay");
 	assert_string_equal(s->lines[3].argv[1], "owner=host");
 	spec_free(s);
 }
