@@ -9,6 +9,7 @@
 
 #include "layer.h"
 #include "spec.h"
+#include "state.h"
 #include "view.h"
 
 static const struct {
@@ -28,6 +29,13 @@ static const struct {
 int cli_layer_flag(struct cli_layers *cl, int argc, char **argv, int *i, struct rf_err *err)
 {
 	const char *a = argv[*i];
+	if (!strcmp(a, "--state")) {
+		if (*i + 1 >= argc)
+			return rf_err_set(err, EINVAL, "--state needs a directory");
+		cl->state_arg = argv[*i + 1];
+		*i += 2;
+		return 1;
+	}
 	if (strncmp(a, "--", 2) || !spec_is_keyword(a + 2))
 		return 0;
 	const char *kw = a + 2;
@@ -62,6 +70,17 @@ int cli_layer_flag(struct cli_layers *cl, int argc, char **argv, int *i, struct 
 	return 1;
 }
 
+const char *cli_state_dir(struct cli_layers *cl)
+{
+	if (!cl->state_dir) {
+		if (cl->state_arg)
+			cl->state_dir = strdup(cl->state_arg);
+		else if (cl->spec_path)
+			state_default_dir(cl->spec_path, &cl->state_dir);
+	}
+	return cl->state_dir;
+}
+
 int cli_build_view(struct cli_layers *cl, struct ovl_view **out, struct rf_err *err)
 {
 	struct spec *s = NULL;
@@ -87,7 +106,14 @@ int cli_build_view(struct cli_layers *cl, struct ovl_view **out, struct rf_err *
 		s->n_lines += cl->flags->n_lines;
 		cl->flags->n_lines = 0;
 	}
-	r = ovl_view_build(s, out, err);
+	const char *state = cli_state_dir(cl);
+	char *upper = state ? state_sub(state, STATE_UPPER) : NULL;
+	if (state && !upper) {
+		spec_free(s);
+		return rf_err_set(err, ENOMEM, "out of memory");
+	}
+	r = ovl_view_build_upper(s, upper, out, err);
+	free(upper);
 	spec_free(s);
 	return r;
 }
@@ -96,11 +122,14 @@ void cli_layers_free(struct cli_layers *cl)
 {
 	spec_free(cl->flags);
 	cl->flags = NULL;
+	free(cl->state_dir);
+	cl->state_dir = NULL;
 }
 
 void cli_print_layer_flags(void)
 {
 	printf("Layers (each SPEC line also as a flag, stacked on top of the SPEC's):\n");
+	printf("  --%-10s %s\n", "state", "DIR   state directory (default: SPEC's name + .state)");
 	for (const struct layer_ops *const *k = layer_kinds(); *k; k++)
 		printf("  --%-10s %s\n", (*k)->kind, (*k)->usage);
 	for (size_t k = 0; k < sizeof(entry_flags) / sizeof(entry_flags[0]); k++)

@@ -16,15 +16,22 @@ struct cli_layers {
 	const char *spec_path;  /* borrowed from argv, NULL when only flags are given */
 	struct spec *flags;     /* lines from flags, owned */
 	bool has_layers;
+	const char *state_arg;  /* --state DIR, borrowed from argv; NULL: beside the SPEC */
+	char *state_dir;        /* effective state directory (cli_state_dir), owned */
 };
 
-/* If argv[*i] is a layer flag (--host, --file, ...) consume it and its arguments, advancing
+/* If argv[*i] is a layer flag (--host, --file, ...) or --state DIR, consume it and its arguments, advancing
  * *i past them. Returns 1 when consumed, 0 when argv[*i] is not a layer flag, or a negative
  * errno with err filled (wrong argument count, bad mode...). */
 int cli_layer_flag(struct cli_layers *cl, int argc, char **argv, int *i, struct rf_err *err);
 
-/* Build the merged view: SPEC lines first, then the flag lines. *out is owned
- * (ovl_view_free). Returns 0 or a negative errno with err filled. */
+/* The state directory (state.h) of this command line: --state DIR, else the default beside
+ * the SPEC, else NULL (flags only). Borrowed from cl, valid until cli_layers_free. */
+const char *cli_state_dir(struct cli_layers *cl);
+
+/* Build the merged view: SPEC lines first, then the flag lines, then the upper layer of the
+ * state directory when it exists. *out is owned (ovl_view_free). Returns 0 or a negative
+ * errno with err filled. */
 int cli_build_view(struct cli_layers *cl, struct ovl_view **out, struct rf_err *err);
 
 void cli_layers_free(struct cli_layers *cl);

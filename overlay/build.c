@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "layer.h"
 #include "spec.h"
@@ -22,7 +23,36 @@ static int load_layer(struct ovl_view *v, struct ovl_layer *l, struct rf_err *er
 	return rf_err_set(err, lerr.code, "%s: %s", l->origin, lerr.msg);
 }
 
+/* Stack the upper layer directory on top as a tree layer labelled "upper DIR". */
+static int add_upper(struct ovl_view *v, const char *upper_dir, struct rf_err *err)
+{
+	struct stat st;
+	if (stat(upper_dir, &st))
+		return errno == ENOENT ? 0 : rf_err_errno(err, errno, "%s", upper_dir);
+	struct ovl_layer *l = NULL;
+	char *argv[] = {(char *)upper_dir};
+	if (layer_new(&layer_tree_ops, argv, 1, "", &l))
+		return rf_err_set(err, ENOMEM, "out of memory");
+	free(l->label);
+	if (asprintf(&l->label, "upper %s", upper_dir) < 0) {
+		l->label = NULL;
+		layer_free(l);
+		return rf_err_set(err, ENOMEM, "out of memory");
+	}
+	if (ovl_view_add_layer(v, l)) {
+		layer_free(l);
+		return rf_err_set(err, ENOMEM, "out of memory");
+	}
+	return load_layer(v, l, err);
+}
+
 int ovl_view_build(const struct spec *spec, struct ovl_view **out, struct rf_err *err)
+{
+	return ovl_view_build_upper(spec, NULL, out, err);
+}
+
+int ovl_view_build_upper(const struct spec *spec, const char *upper_dir, struct ovl_view **out,
+			 struct rf_err *err)
 {
 	struct ovl_view *v = NULL;
 	int r = ovl_view_new(&v);
@@ -67,6 +97,8 @@ int ovl_view_build(const struct spec *spec, struct ovl_view **out, struct rf_err
 		if (r)
 			goto out;
 	}
+	if (upper_dir && (r = add_upper(v, upper_dir, err)))
+		goto out;
 	r = ovl_view_finalize(v);
 	if (r)
 		goto nomem;

@@ -91,6 +91,12 @@ void ovl_view_free(struct ovl_view *v);
  * On success *out is owned by the caller (ovl_view_free). Returns 0 or a negative errno. */
 int ovl_view_build(const struct spec *spec, struct ovl_view **out, struct rf_err *err);
 
+/* As ovl_view_build, then the upper layer directory upper_dir (see state.h) stacked on top as
+ * a tree layer labelled "upper DIR", honouring its whiteouts, opaque markers and metadata
+ * xattrs (meta.h). upper_dir may be NULL or not exist (no upper layer then). */
+int ovl_view_build_upper(const struct spec *spec, const char *upper_dir, struct ovl_view **out,
+			 struct rf_err *err);
+
 /* Put an entry on behalf of layer (the layer being loaded). Missing parent directories are
  * implied (0755 0:0, mtime 0). A parent component that is a symlink in the view is resolved
  * inside the view, never outside its root (so "lib/x" lands in "usr/lib/x" when "lib" is a
