@@ -1,5 +1,6 @@
 /* rootfs-fuse export: serialize the merged view to a file, format from the output's suffix or
  * --format, written to a temporary name and renamed (see exporters/exporter.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,20 +8,51 @@
 #include "commands.h"
 #include "exporter.h"
 #include "opts.h"
+#include "target.h"
 #include "view.h"
 
 static void help(void)
 {
 	printf("usage: rootfs-fuse export [SPEC] [LAYER FLAGS] -o OUT [OPTIONS]\n\n"
 	       "Write the merged view to OUT. The format comes from OUT's suffix (.cpio,\n"
-	       ".cpio.gz, .cpio.zst, .cpio.xz, .cpio.lz4) or --format.\n\n"
+	       ".cpio.gz, .cpio.zst, .cpio.xz, .cpio.lz4, .iso) or --format.\n\n"
 	       "  -o, --output OUT     the file to write (via a temporary name and a rename)\n"
 	       "  --format FMT         cpio\n"
 	       "  --compress ALG       gzip (default), zstd, xz, lz4 or none\n"
 	       "  --level N            compression level (default: the compressor's)\n"
-	       "  --threads N          compression threads (default: all CPUs)\n\n"
+	       "  --threads N          compression threads (default: all CPUs)\n"
+	       "  --kernel BZIMAGE     iso: make it El Torito bootable (isolinux) with this kernel\n"
+	       "  --append ARGS        kernel command line after the console (iso, --target)\n"
+	       "  --target T           qemu, cloud-hypervisor, akaros or xen: check that T\n"
+	       "                       boots the export and write its launch file beside OUT\n"
+	       "                       (OUT.qemu.sh, OUT.ch.sh, OUT.akaros.sh, OUT.xl.cfg)\n\n"
 	       "SOURCE_DATE_EPOCH, when set, becomes every entry's mtime.\n\n");
 	cli_print_layer_flags();
+}
+
+/* Resolve the kernel, classify it and let the target refuse what its monitor cannot boot,
+ * before anything is written. *kernel_abs is owned by the caller. */
+static int prepare_target(const struct target_ops *t, const char *out_path,
+			  const struct exp_options *o, struct target_launch *l, char **kernel_abs,
+			  struct rf_err *err)
+{
+	const char *compress;
+	l->out_path = out_path;
+	l->format = o->format ? o->format : exp_from_suffix(out_path, &compress)->name;
+	if (!exp_find(l->format))
+		return rf_err_set(err, EINVAL, "unknown export format '%s'", l->format);
+	l->append = o->append;
+	l->kernel_kind = TARGET_KERNEL_NONE;
+	if (o->kernel) {
+		*kernel_abs = realpath(o->kernel, NULL);
+		if (!*kernel_abs)
+			return rf_err_errno(err, errno, "%s", o->kernel);
+		l->kernel = *kernel_abs;
+		int r = target_kernel_kind(l->kernel, &l->kernel_kind, err);
+		if (r)
+			return r;
+	}
+	return t->check(l, err);
 }
 
 int cmd_export(int argc, char **argv)
@@ -29,6 +61,10 @@ int cmd_export(int argc, char **argv)
 	struct rf_err err = {0};
 	struct exp_options o = {.level = -1};
 	const char *out_path = NULL;
+	const char *target_name = NULL;
+	struct target_launch launch = {0};
+	const struct target_ops *target = NULL;
+	char *kernel_abs = NULL;
 	int status = 0;
 	for (int i = 1; i < argc;) {
 		int r = cli_layer_flag(&cl, argc, argv, &i, &err);
@@ -55,6 +91,15 @@ int cmd_export(int argc, char **argv)
 		} else if (!strcmp(a, "--level")) {
 			o.level = val ? atoi(val) : -1;
 			i++;
+		} else if (!strcmp(a, "--target")) {
+			target_name = val;
+			i++;
+		} else if (!strcmp(a, "--kernel")) {
+			o.kernel = val;
+			i++;
+		} else if (!strcmp(a, "--append")) {
+			o.append = val;
+			i++;
 		} else if (!strcmp(a, "--threads")) {
 			o.threads = val ? (unsigned)atoi(val) : 0;
 			i++;
@@ -79,6 +124,18 @@ int cmd_export(int argc, char **argv)
 		status = cli_usage_error("export: give a SPEC or layer flags (see export --help)");
 		goto out;
 	}
+	if (target_name) {
+		target = target_find(target_name);
+		if (!target) {
+			status = cli_usage_error("export: unknown target '%s' (%s)", target_name,
+						 target_names());
+			goto out;
+		}
+		if (prepare_target(target, out_path, &o, &launch, &kernel_abs, &err)) {
+			status = cli_fail(&err);
+			goto out;
+		}
+	}
 	long long epoch;
 	int e = cli_source_date_epoch(&epoch);
 	if (e < 0) {
@@ -92,10 +149,11 @@ int cmd_export(int argc, char **argv)
 		status = cli_fail(&err);
 		goto out;
 	}
-	if (exp_export_file(v, out_path, &o, &err))
+	if (exp_export_file(v, out_path, &o, &err) || (target && target->write(&launch, &err)))
 		status = cli_fail(&err);
 	ovl_view_free(v);
 out:
+	free(kernel_abs);
 	cli_layers_free(&cl);
 	return status;
 }

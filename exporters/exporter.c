@@ -15,6 +15,7 @@
 
 static const struct exporter_ops *const formats[] = {
 	&exp_cpio_ops,
+	&exp_iso_ops,
 	NULL,
 };
 

@@ -88,5 +88,6 @@ int64_t exp_mtime(const struct exp_options *o, const struct ovl_node *n);
 
 /* Registered formats, defined in exporters/<format>.c. */
 extern const struct exporter_ops exp_cpio_ops;
+extern const struct exporter_ops exp_iso_ops;
 
 #endif
