@@ -87,7 +87,10 @@ static int akaros_write(const struct target_launch *l, struct rf_err *err)
 		   "here=$(dirname \"$0\")\n"
 		   "exec vmrunkernel -k \"$here\"/",
 		base, base, AKAROS_CMDLINE_MAX, base);
-	fprintf(f, "%s.akaros.cmdline -n \"$here\"/%s.akaros.vnet -m 0x20000000", base, base);
+	target_sh_quote(f, strrchr(cmd_path, '/') ? strrchr(cmd_path, '/') + 1 : cmd_path);
+	fprintf(f, " -n \"$here\"/");
+	target_sh_quote(f, strrchr(vnet_path, '/') ? strrchr(vnet_path, '/') + 1 : vnet_path);
+	fprintf(f, " -m 0x20000000");
 	if (!strcmp(l->format, "ext4")) {
 		fprintf(f, " \\\n\t-f \"$here\"/");
 		target_sh_quote(f, base);

@@ -70,8 +70,9 @@ static int ch_write(const struct target_launch *l, struct rf_err *err)
 	if (!f)
 		goto out;
 	fprintf(f, "#!/bin/sh\n"
-		   "# Boots %s under Cloud Hypervisor (kernel: %s), console hvc0 on this\n"
-		   "# terminal. Written by rootfs-fuse export --target cloud-hypervisor.\n"
+		   "# Boots %s under Cloud Hypervisor, console hvc0 on this terminal.\n"
+		   "# The kernel is %s.\n"
+		   "# Written by rootfs-fuse export --target cloud-hypervisor.\n"
 		   "here=$(dirname \"$0\")\n"
 		   "exec \"${CLOUD_HYPERVISOR:-cloud-hypervisor}\" \\\n\t--kernel ",
 		target_out_base(l), target_kernel_kind_name(l->kernel_kind));
