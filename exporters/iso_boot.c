@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <libisofs/libisofs.h>
 #include <zlib.h>
 
 #define SECTOR 2048u
@@ -148,32 +149,35 @@ int iso_boot_prepare(struct exp_ctx *c, struct iso_boot **out)
 	return 0;
 }
 
-const char *iso_boot_options(void)
-{
-	return "iso9660:boot=" ISO_BOOT_DIR "/isolinux.bin,iso9660:boot-catalog=" ISO_BOOT_DIR
-	       "/boot.cat,iso9660:boot-load-size=4,iso9660:boot-info-table,"
-	       "iso9660:boot-type=no-emulation";
-}
-
 int iso_boot_add_files(struct exp_ctx *c, struct iso_boot *b)
 {
-	int r = exp_iso_write_dir(c, ISO_BOOT_DIR);
+	int r = exp_iso_add_dir(c, ISO_BOOT_DIR);
 	if (!r)
-		r = exp_iso_write_fd(c, ISO_BOOT_DIR "/isolinux.bin", b->isolinux_fd,
-				     ISO_ISOLINUX_BIN, 0644);
+		r = exp_iso_add_fd(c, "/" ISO_BOOT_DIR, "isolinux.bin", b->isolinux_fd,
+				   ISO_ISOLINUX_BIN);
 	if (!r)
-		r = exp_iso_write_fd(c, ISO_BOOT_DIR "/ldlinux.c32", b->ldlinux_fd,
-				     ISO_LDLINUX_C32, 0644);
+		r = exp_iso_add_fd(c, "/" ISO_BOOT_DIR, "ldlinux.c32", b->ldlinux_fd,
+				   ISO_LDLINUX_C32);
 	if (!r)
-		r = exp_iso_write_fd(c, ISO_BOOT_DIR "/isolinux.cfg", b->cfg_fd, "isolinux.cfg",
-				     0644);
+		r = exp_iso_add_fd(c, "/" ISO_BOOT_DIR, "isolinux.cfg", b->cfg_fd, "isolinux.cfg");
 	if (!r)
-		r = exp_iso_write_fd(c, ISO_BOOT_DIR "/vmlinuz", b->kernel_fd, c->opt->kernel,
-				     0644);
+		r = exp_iso_add_fd(c, "/" ISO_BOOT_DIR, "vmlinuz", b->kernel_fd, c->opt->kernel);
 	if (!r)
-		r = exp_iso_write_fd(c, ISO_BOOT_DIR "/initrd.gz", b->initrd_fd, "initramfs",
-				     0644);
-	return r;
+		r = exp_iso_add_fd(c, "/" ISO_BOOT_DIR, "initrd.gz", b->initrd_fd, "initramfs");
+	if (r)
+		return r;
+	/* no-emulation boot image loaded 4 sectors at a time, with isolinux's boot info table
+	 * (El Torito, syslinux doc/isolinux.txt: mkisofs -b -no-emul-boot -boot-load-size 4
+	 * -boot-info-table) */
+	ElToritoBootImage *boot;
+	int ir = iso_image_set_boot_image(exp_iso_image(c), "/" ISO_BOOT_DIR "/isolinux.bin",
+					  ELTORITO_NO_EMUL, "/" ISO_BOOT_DIR "/boot.cat", &boot);
+	if (ir < 0)
+		return rf_err_set(c->err, EINVAL, "%s: El Torito boot image: %s", c->out_path,
+				  iso_error_to_msg(ir));
+	el_torito_set_load_size(boot, 4);
+	el_torito_set_isolinux_options(boot, 1, 0);
+	return 0;
 }
 
 static uint32_t le32(const unsigned char *p)

@@ -23,12 +23,9 @@ struct iso_boot;
  * Returns 0 or a negative errno with c->err naming the missing file or the failed export. */
 int iso_boot_prepare(struct exp_ctx *c, struct iso_boot **out);
 
-/* libarchive iso9660 options that make ISO_BOOT_DIR/isolinux.bin the El Torito no-emulation
- * boot image with a boot info table (static string). */
-const char *iso_boot_options(void);
-
 /* Add ISO_BOOT_DIR with isolinux.bin, ldlinux.c32, isolinux.cfg (serial console, the kernel,
- * the initramfs, console=ttyS0 and c->opt->append), vmlinuz and initrd.gz. Returns 0 or
+ * the initramfs, console=ttyS0 and c->opt->append), vmlinuz and initrd.gz, and make
+ * isolinux.bin the El Torito no-emulation boot image with a boot info table. Returns 0 or
  * a negative errno. */
 int iso_boot_add_files(struct exp_ctx *c, struct iso_boot *b);
 
@@ -40,12 +37,17 @@ int iso_boot_make_hybrid(struct exp_ctx *c);
 
 void iso_boot_free(struct iso_boot *b);
 
-/* iso.c: add a regular file to the image from an open host file (content from offset 0),
- * owned by 0:0 with permission bits mode; label names the file in messages. */
-int exp_iso_write_fd(struct exp_ctx *c, const char *guest_path, int fd, const char *label,
-		     mode_t mode);
+/* iso.c: add a regular file name to the image directory dir_path ("/isolinux") with the
+ * content of the open host file fd (read at write time, so fd must stay open until the
+ * export ends), 0644 0:0; label names the file in messages. Returns 0 or -errno. */
+int exp_iso_add_fd(struct exp_ctx *c, const char *dir_path, const char *name, int fd,
+		   const char *label);
 
-/* iso.c: add a directory 0755 0:0. */
-int exp_iso_write_dir(struct exp_ctx *c, const char *guest_path);
+/* iso.c: add a directory 0755 0:0 under the image's root. */
+int exp_iso_add_dir(struct exp_ctx *c, const char *name);
+
+/* iso.c: the libisofs image being built (borrowed). */
+struct Iso_Image;
+struct Iso_Image *exp_iso_image(struct exp_ctx *c);
 
 #endif
