@@ -30,6 +30,7 @@ struct boot_opts {
 	unsigned memory_mib;
 	bool use_kvm;
 	unsigned timeout_s;
+	const char *format; /* "cpio" (-kernel/-initrd) or "iso" (-cdrom, isolinux) */
 	const char *extra[MAX_QEMU_ARGS];
 	int n_extra;
 };
@@ -46,7 +47,9 @@ static void help(void)
 	       "  --memory MIB       guest memory (default 512)\n"
 	       "  --kvm              use KVM instead of TCG\n"
 	       "  --timeout SEC      stop the guest after SEC seconds (exit status 124)\n"
-	       "  --compress ALG     initramfs compression (default gzip)\n\n"
+	       "  --compress ALG     initramfs compression (default gzip)\n"
+	       "  --format FMT       cpio (default: -kernel/-initrd) or iso (a bootable ISO\n"
+	       "                     on -cdrom: isolinux loads the kernel and the view)\n\n"
 	       "Exit status: 0 when the guest powers off, 1 when its kernel panics (/init\n"
 	       "exited), N when the guest writes the byte N to I/O port 0xf4 (isa-debug-exit):\n"
 	       "  printf '\\003' | dd of=/dev/port bs=1 seek=244 count=1   # exit status 3\n"
@@ -136,12 +139,18 @@ static int run_qemu(const struct boot_opts *b, const char *initrd)
 	args[n++] = mem;
 	args[n++] = "-accel";
 	args[n++] = b->use_kvm ? "kvm" : "tcg";
-	args[n++] = "-kernel";
-	args[n++] = b->kernel;
-	args[n++] = "-initrd";
-	args[n++] = initrd;
-	args[n++] = "-append";
-	args[n++] = append;
+	if (!strcmp(b->format, "iso")) {
+		/* isolinux loads the kernel; the command line is in its isolinux.cfg */
+		args[n++] = "-cdrom";
+		args[n++] = initrd;
+	} else {
+		args[n++] = "-kernel";
+		args[n++] = b->kernel;
+		args[n++] = "-initrd";
+		args[n++] = initrd;
+		args[n++] = "-append";
+		args[n++] = append;
+	}
 	args[n++] = "-device";
 	args[n++] = "isa-debug-exit,iobase=0xf4,iosize=0x04";
 	for (int i = 0; i < b->n_extra; i++)
@@ -200,7 +209,7 @@ int cmd_boot(int argc, char **argv)
 {
 	struct cli_layers cl = {0};
 	struct rf_err err = {0};
-	struct boot_opts b = {.qemu = "qemu-system-x86_64", .memory_mib = 512};
+	struct boot_opts b = {.qemu = "qemu-system-x86_64", .memory_mib = 512, .format = "cpio"};
 	struct exp_options o = {.level = -1, .compress = "gzip", .format = "cpio"};
 	char *kernel = NULL;
 	int status = 0;
@@ -234,6 +243,8 @@ int cmd_boot(int argc, char **argv)
 			b.timeout_s = val ? (unsigned)strtoul(val, NULL, 10) : 0;
 		} else if (!strcmp(a, "--compress")) {
 			o.compress = val;
+		} else if (!strcmp(a, "--format")) {
+			b.format = val;
 		} else if (!strcmp(a, "--kvm")) {
 			b.use_kvm = true;
 			takes_value = false;
@@ -254,6 +265,10 @@ int cmd_boot(int argc, char **argv)
 	}
 	if (!cl.spec_path && !cl.has_layers) {
 		status = cli_usage_error("boot: give a SPEC or layer flags (see boot --help)");
+		goto out;
+	}
+	if (b.format && strcmp(b.format, "cpio") && strcmp(b.format, "iso")) {
+		status = cli_usage_error("boot: --format takes cpio or iso, not '%s'", b.format);
 		goto out;
 	}
 	if (!b.memory_mib) {
@@ -291,7 +306,19 @@ int cmd_boot(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
-	snprintf(initrd, sizeof(initrd), "%s/initramfs.cpio", dir);
+	char iso_append[4096];
+	if (!strcmp(b.format, "iso")) {
+		/* the ISO carries the view's kernel and initramfs; console=ttyS0 comes first in
+		 * its isolinux.cfg */
+		snprintf(iso_append, sizeof(iso_append), "panic=-1%s%s", b.append ? " " : "",
+			 b.append ? b.append : "");
+		o.format = "iso";
+		o.compress = NULL;
+		o.kernel = b.kernel;
+		o.append = iso_append;
+	}
+	snprintf(initrd, sizeof(initrd), "%s/%s", dir,
+		 !strcmp(b.format, "iso") ? "boot.iso" : "initramfs.cpio");
 	int r = exp_export_file(v, initrd, &o, &err);
 	ovl_view_free(v);
 	if (r)

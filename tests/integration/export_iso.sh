@@ -3,7 +3,8 @@
 # exported as an ISO; xorriso's Rock Ridge listing and an extraction must match
 # `rootfs-fuse ls --long --hash` (modes, owners, sizes, device numbers, link targets,
 # content), isoinfo sees the Joliet tree. With --kernel the ISO boots under QEMU (TCG) both as
-# a CD (El Torito, isolinux) and as a hard disk (isohybrid MBR), reaching the guest's /init.
+# a CD (El Torito, isolinux) and as a hard disk (isohybrid MBR), reaching the guest's /init,
+# and through `rootfs-fuse boot --format iso`.
 . "$(dirname "$0")/lib.sh"
 cmp_py="$RF_SRC/tests/integration/listing_compare.py"
 
@@ -141,5 +142,13 @@ ok "boots as a CD (-cdrom) through isolinux to the guest's /init"
 boot disk -drive "file=$T/boot.iso,format=raw,if=ide"
 grep -q "ISOLINUX.*EHDD" <(tr -d '\r' < "$T/disk.txt") || fail "disk: not booted through the isohybrid MBR"
 ok "boots as a hard disk (isohybrid MBR) to the guest's /init"
+
+rc=0
+"$RF" boot "$T/boot.spec" --format iso --kernel "$K" --timeout 200 > "$T/boot-cmd.txt" 2>&1 < /dev/null || rc=$?
+grep -q "rootfs-fuse-iso: /init reached" "$T/boot-cmd.txt" || { tail -n 20 "$T/boot-cmd.txt"; fail "boot --format iso did not reach /init"; }
+[ $rc -eq 0 ] || fail "boot --format iso: exit status $rc after the guest powered off"
+grep -q ISOLINUX "$T/boot-cmd.txt" || fail "boot --format iso did not go through isolinux"
+expect_fail "boot: --format takes cpio or iso, not 'vfat'" "$RF" boot "$T/boot.spec" --format vfat --kernel "$K"
+ok "rootfs-fuse boot --format iso boots the ISO on -cdrom to /init"
 
 finish
