@@ -15,7 +15,8 @@ static char *akaros_cmdline_file(const struct target_launch *l)
 {
 	char *words = target_cmdline(l, target_akaros_ops.console, "/dev/vda");
 	char *text = NULL;
-	if (!words || asprintf(&text, "%s lapic=notscdeadline", words) < 0) {
+	/* the trailing blank makes room for the final newline: the text never grows */
+	if (!words || asprintf(&text, "%s lapic=notscdeadline ", words) < 0) {
 		free(words);
 		return NULL;
 	}

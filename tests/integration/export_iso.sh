@@ -49,6 +49,7 @@ echo deep2 > "$T/tree/srv/a/b/c/d/e/f/g/h2/i/j/deep.txt"
 ln -s ../etc/hostname "$T/tree/srv/hostname-link"
 printf '#!/bin/sh\necho setuid\n' > "$T/tree/srv/su"
 mkdir "$T/tree/srv/$(printf 'caf\xe9')" # not UTF-8: Rock Ridge keeps the bytes, Joliet gets '_'
+ln -s ../su "$T/tree/srv/$(printf 'caf\xe9')/su-link"
 chmod 4755 "$T/tree/srv/su"
 cat > "$T/g.spec" <<EOS
 busybox /bin/busybox
@@ -95,6 +96,7 @@ ok "SOURCE_DATE_EPOCH: byte-identical images dated by the epoch"
 K=$(kernel)
 [ -n "$K" ] || fail "no /boot/vmlinuz-* (linux-image-amd64 is in .ci/packages.txt)"
 mkdir "$T/tree/isolinux"
+echo "not ours" > "$T/tree/isolinux/readme"
 expect_fail "out2.iso: the view has /isolinux" "$RF" export "$T/g.spec" -o "$T/out2.iso" --kernel "$K"
 [ ! -e "$T/out2.iso" ] || fail "a failed export left its output"
 [ -z "$(find "$T" -maxdepth 1 -name '.out2.iso.*' -o -maxdepth 1 -name '.rootfs-fuse-initrd.*')" ] ||
@@ -103,11 +105,14 @@ expect_fail "no-such-kernel: No such file" "$RF" export "$T/g.spec" -o "$T/out2.
 ok "a view with /isolinux or a missing kernel is refused for a bootable ISO"
 
 # --- bootable ---
-printf '#!/bin/sh\necho "rootfs-fuse-iso: /init reached"\npoweroff -f\n' > "$T/boot.init"
+# the marker goes through /dev/kmsg: printk reaches the serial console synchronously, where an
+# echo's bytes can still sit in the UART when poweroff -f cuts the machine
+printf '#!/bin/sh\necho "<2>rootfs-fuse-iso: /init reached" > /dev/kmsg\npoweroff -f\n' > "$T/boot.init"
 cat > "$T/boot.spec" <<EOS
 busybox /bin/busybox
 dir  /dev 0755 0 0
 nod  /dev/console 0600 0 0 c 5 1
+nod  /dev/kmsg 0600 0 0 c 1 11
 file /init ./boot.init 0755 0 0
 EOS
 probe=$("$RF" export "$T/boot.spec" -o "$T/probe.cpio.gz" 2>&1) || true

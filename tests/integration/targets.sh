@@ -27,11 +27,13 @@ mk_elf vmlinux-pv 1
 mk_elf vmlinux-plain none
 head -c 4096 /dev/urandom > "$T/not-a-kernel"
 
-printf '#!/bin/sh\necho "rootfs-fuse-targets: /init reached"\npoweroff -f\n' > "$T/init"
+# the marker goes through /dev/kmsg: printk reaches the serial console synchronously
+printf '#!/bin/sh\necho "<2>rootfs-fuse-targets: /init reached" > /dev/kmsg\npoweroff -f\n' > "$T/init"
 cat > "$T/g.spec" <<EOS
 busybox /bin/busybox
 dir  /dev 0755 0 0
 nod  /dev/console 0600 0 0 c 5 1
+nod  /dev/kmsg 0600 0 0 c 1 11
 file /init ./init 0755 0 0
 EOS
 
