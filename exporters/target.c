@@ -8,12 +8,16 @@
 #include <gelf.h>
 #include <libelf.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
+/* qcow2 incompatible feature bits (qemu's docs/interop/qcow2.txt) Cloud Hypervisor rejects */
+#define QCOW2_INCOMPAT_DATA_FILE (1u << 2)
+#define QCOW2_INCOMPAT_EXTL2 (1u << 4)
 
 static const struct target_ops *const targets[] = {
 	&target_qemu_ops,
@@ -191,4 +195,31 @@ int target_write_file(const char *path, const char *text, size_t len, unsigned m
 	if (r)
 		unlink(tmp);
 	return r;
+}
+
+int target_qcow2_check(const char *path, struct rf_err *err)
+{
+	unsigned char h[80];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return rf_err_errno(err, errno, "%s", path);
+	ssize_t n = pread(fd, h, sizeof(h), 0);
+	close(fd);
+	if (n < 8 || memcmp(h, "QFI\xfb", 4))
+		return rf_err_set(err, EINVAL, "%s: not a qcow2 image", path);
+	uint32_t version = (uint32_t)h[4] << 24 | (uint32_t)h[5] << 16 | (uint32_t)h[6] << 8 | h[7];
+	uint64_t incompat = 0;
+	if (version >= 3) {
+		if (n != (ssize_t)sizeof(h))
+			return rf_err_set(err, EINVAL, "%s: truncated qcow2 header", path);
+		for (int i = 0; i < 8; i++)
+			incompat = incompat << 8 | h[72 + i];
+	}
+	if (incompat & QCOW2_INCOMPAT_EXTL2)
+		return rf_err_set(err, EINVAL, "%s: cloud-hypervisor rejects qcow2 images with "
+					       "extended L2 entries", path);
+	if (incompat & QCOW2_INCOMPAT_DATA_FILE)
+		return rf_err_set(err, EINVAL, "%s: cloud-hypervisor rejects qcow2 images with an "
+					       "external data file", path);
+	return 0;
 }

@@ -71,6 +71,12 @@ void target_sh_quote(FILE *f, const char *s);
 int target_write_file(const char *path, const char *text, size_t len, unsigned mode,
 		      struct rf_err *err);
 
+/* Cloud Hypervisor's qcow2 limits: refuse the image at path when its header (version 3
+ * incompatible_features, qemu's docs/interop/qcow2.txt) has extended L2 entries (bit 4) or an
+ * external data file (bit 2), or when it is not qcow2. Returns 0 or -EINVAL/-errno with err
+ * naming the file and the reason. */
+int target_qcow2_check(const char *path, struct rf_err *err);
+
 /* Registered targets, defined in target_<name>.c. */
 extern const struct target_ops target_qemu_ops;
 extern const struct target_ops target_ch_ops;

@@ -2,17 +2,10 @@
  * docs/"Command Line Options"): --kernel takes a bzImage or a vmlinux ELF with a PVH note,
  * --initramfs, --disk path=...,image_type=raw|qcow2; the console is virtio-console (hvc0). */
 #include <errno.h>
-#include <fcntl.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "target.h"
-
-/* qcow2 incompatible feature bits (qemu's docs/interop/qcow2.txt) Cloud Hypervisor rejects */
-#define QCOW2_INCOMPAT_DATA_FILE (1u << 2)
-#define QCOW2_INCOMPAT_EXTL2 (1u << 4)
 
 static int ch_check(const struct target_launch *l, struct rf_err *err)
 {
@@ -30,35 +23,11 @@ static int ch_check(const struct target_launch *l, struct rf_err *err)
 	return 0;
 }
 
-/* The qcow2 header's incompatible_features (big-endian u64 at byte 72, version 3). */
-static int check_qcow2(const struct target_launch *l, struct rf_err *err)
-{
-	unsigned char h[80];
-	int fd = open(l->out_path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return rf_err_errno(err, errno, "%s", l->out_path);
-	ssize_t n = pread(fd, h, sizeof(h), 0);
-	close(fd);
-	if (n != (ssize_t)sizeof(h) || memcmp(h, "QFI\xfb", 4))
-		return rf_err_set(err, EINVAL, "%s: not a qcow2 image", l->out_path);
-	uint64_t incompat = 0;
-	if (h[7] >= 3)
-		for (int i = 0; i < 8; i++)
-			incompat = incompat << 8 | h[72 + i];
-	if (incompat & QCOW2_INCOMPAT_EXTL2)
-		return rf_err_set(err, EINVAL, "%s: cloud-hypervisor rejects qcow2 images with "
-					       "extended L2 entries", l->out_path);
-	if (incompat & QCOW2_INCOMPAT_DATA_FILE)
-		return rf_err_set(err, EINVAL, "%s: cloud-hypervisor rejects qcow2 images with an "
-					       "external data file", l->out_path);
-	return 0;
-}
-
 static int ch_write(const struct target_launch *l, struct rf_err *err)
 {
 	bool is_disk = strcmp(l->format, "cpio");
 	if (!strcmp(l->format, "qcow2")) {
-		int r = check_qcow2(l, err);
+		int r = target_qcow2_check(l->out_path, err);
 		if (r)
 			return r;
 	}
