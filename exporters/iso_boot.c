@@ -132,7 +132,10 @@ int iso_boot_prepare(struct exp_ctx *c, struct iso_boot **out)
 	if (!r)
 		r = open_host(c, ISO_LDLINUX_C32, "syslinux-common", &b->ldlinux_fd);
 	if (!r && access(ISO_ISOHDPFX_BIN, R_OK))
-		r = rf_err_errno(c->err, errno, "%s", ISO_ISOHDPFX_BIN);
+		r = errno == ENOENT ? rf_err_set(c->err, ENOENT, "%s: not found (install Debian's "
+								  "isolinux package)",
+						 ISO_ISOHDPFX_BIN)
+				    : rf_err_errno(c->err, errno, "%s", ISO_ISOHDPFX_BIN);
 	if (!r && ovl_view_lookup(c->view, ISO_BOOT_DIR))
 		r = rf_err_set(c->err, EEXIST,
 			       "%s: the view has /%s, where a bootable ISO keeps its boot files",

@@ -9,9 +9,10 @@
 
 static int qemu_check(const struct target_launch *l, struct rf_err *err)
 {
-	if (!l->kernel && strcmp(l->format, "iso"))
-		return rf_err_set(err, EINVAL, "qemu: a %s export needs --kernel to boot",
-				  l->format);
+	if (!l->kernel)
+		return rf_err_set(err, EINVAL, "qemu: an export as %s needs --kernel to boot%s",
+				  l->format,
+				  strcmp(l->format, "iso") ? "" : " (it makes the ISO bootable)");
 	if (l->kernel && l->kernel_kind != TARGET_KERNEL_BZIMAGE &&
 	    l->kernel_kind != TARGET_KERNEL_ELF_PVH)
 		return rf_err_set(err, EINVAL,

@@ -84,12 +84,12 @@ else
 		{ tail -n 20 "$T/qemu.txt"; fail "the qemu launch script did not reach /init (status $rc)"; }
 	[ $rc -eq 0 ] || fail "the qemu launch script exited with $rc after poweroff"
 	ok "the qemu launch script, run from another directory, boots to the guest's /init"
-fi
 
-# an ISO for qemu needs no kernel argument in the script: it boots through isolinux
-"$RF" export "$T/g.spec" -o "$T/plain.iso" --target qemu
-same "$T/plain.iso.qemu.sh" qemu-iso.sh
-ok "qemu: an ISO is started with -cdrom"
+	# a bootable ISO carries its kernel: the script only puts it on -cdrom
+	"$RF" export "$T/g.spec" -o "$T/plain.iso" --target qemu --kernel "$K"
+	same "$T/plain.iso.qemu.sh" qemu-iso.sh
+	ok "qemu: a bootable ISO is started with -cdrom"
+fi
 
 # --- refused before anything is written ---
 expect_fail "unknown target 'vbox' \(qemu, cloud-hypervisor, akaros, xen\)" \
@@ -107,8 +107,10 @@ expect_fail "xen: .*vmlinux-plain is an ELF vmlinux without Xen notes" \
 	"$RF" export "$T/g.spec" -o "$T/bad.cpio.gz" --target xen --kernel "$T/vmlinux-plain"
 expect_fail "xen: an ISO boots only in an HVM guest" \
 	"$RF" export "$T/g.spec" -o "$T/bad.iso" --target xen --kernel "$K"
-expect_fail "qemu: a cpio export needs --kernel" \
+expect_fail "qemu: an export as cpio needs --kernel" \
 	"$RF" export "$T/g.spec" -o "$T/bad.cpio.gz" --target qemu
+expect_fail "qemu: an export as iso needs --kernel to boot \(it makes the ISO bootable\)" \
+	"$RF" export "$T/g.spec" -o "$T/bad.iso" --target qemu
 [ -z "$(ls "$T" | grep '^bad')" ] || fail "a refused export wrote something: $(ls "$T" | grep '^bad')"
 ok "unknown target, long Akaros command line and unsuitable kernels are refused, nothing written"
 
