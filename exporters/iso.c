@@ -42,10 +42,10 @@ struct iso_priv {
 	IsoImage *image;
 	struct dir_slot *stack; /* the directories from the root down to the last one added */
 	size_t depth, cap;
-	IsoStream **by_ino;     /* hard-linked files: the stream of the first name, by inode */
+	IsoStream **by_ino; /* hard-linked files: the stream of the first name, by inode */
 	size_t n_ino;
-	ino_t next_extra_ino;   /* ids for the boot files' streams, past the view's inodes */
-	struct iso_boot *boot;  /* NULL unless a kernel was given */
+	ino_t next_extra_ino;  /* ids for the boot files' streams, past the view's inodes */
+	struct iso_boot *boot; /* NULL unless a kernel was given */
 	pthread_mutex_t err_lock;
 	struct rf_err read_err; /* a content read failure in libisofs's writer thread */
 };
@@ -56,7 +56,7 @@ struct rf_stream {
 	struct iso_priv *p;
 	const struct ovl_node *node; /* NULL: read fd */
 	int fd;
-	const char *label;           /* names fd in messages; static or owned by iso_boot */
+	const char *label; /* names fd in messages; static or owned by iso_boot */
 	uint64_t size, off;
 	ino_t ino;
 };
@@ -139,15 +139,15 @@ static void st_free(IsoStream *s)
 }
 
 static IsoStreamIface rf_stream_class = {
-	.version = 0,
-	.type = "user",
-	.open = st_open,
-	.close = st_close,
-	.get_size = st_get_size,
-	.read = st_read,
-	.is_repeatable = st_is_repeatable,
-	.get_id = st_get_id,
-	.free = st_free,
+    .version = 0,
+    .type = "user",
+    .open = st_open,
+    .close = st_close,
+    .get_size = st_get_size,
+    .read = st_read,
+    .is_repeatable = st_is_repeatable,
+    .get_id = st_get_id,
+    .free = st_free,
 };
 
 static IsoStream *stream_new(struct iso_priv *p, const struct ovl_node *node, int fd,
@@ -160,8 +160,8 @@ static IsoStream *stream_new(struct iso_priv *p, const struct ovl_node *node, in
 		free(rs);
 		return NULL;
 	}
-	*rs = (struct rf_stream){.p = p, .node = node, .fd = fd, .label = label, .size = size,
-				 .ino = ino};
+	*rs = (struct rf_stream){
+	    .p = p, .node = node, .fd = fd, .label = label, .size = size, .ino = ino};
 	s->class = &rf_stream_class;
 	s->refcount = 1;
 	s->data = rs;
@@ -287,8 +287,8 @@ static int iso_add(struct exp_ctx *c, const struct ovl_node *n, const char *path
 	} else {
 		IsoSpecial *sp;
 		dev_t dev = S_ISCHR(mode) || S_ISBLK(mode)
-				    ? makedev(n->attr.rdev_major, n->attr.rdev_minor)
-				    : 0;
+				? makedev(n->attr.rdev_major, n->attr.rdev_minor)
+				: 0;
 		r = iso_tree_add_new_special(parent, n->name, mode & (S_IFMT | 07777), dev, &sp);
 		node = (IsoNode *)sp;
 	}
@@ -394,8 +394,9 @@ static int set_write_opts(struct exp_ctx *c, IsoWriteOpts *o)
 		struct tm tm;
 		gmtime_r(&t, &tm);
 		if (!strftime(uuid, sizeof(uuid), "%Y%m%d%H%M%S00", &tm) || strlen(uuid) != 16)
-			return rf_err_set(c->err, EINVAL, "SOURCE_DATE_EPOCH %lld: not a date "
-							  "from year 1 to 9999",
+			return rf_err_set(c->err, EINVAL,
+					  "SOURCE_DATE_EPOCH %lld: not a date "
+					  "from year 1 to 9999",
 					  (long long)c->opt->epoch);
 		r = iso_write_opts_set_pvd_times(o, t, t, 0, t, uuid);
 	}
@@ -442,7 +443,8 @@ static int iso_close(struct exp_ctx *c)
 				*c->err = p->read_err;
 				r = -p->read_err.code;
 			} else {
-				r = rf_err_set(c->err, EIO, "%s: libisofs failed to write the image",
+				r = rf_err_set(c->err, EIO,
+					       "%s: libisofs failed to write the image",
 					       c->out_path);
 			}
 			break;

@@ -132,8 +132,9 @@ int iso_boot_prepare(struct exp_ctx *c, struct iso_boot **out)
 	if (!r)
 		r = open_host(c, ISO_LDLINUX_C32, "syslinux-common", &b->ldlinux_fd);
 	if (!r && access(ISO_ISOHDPFX_BIN, R_OK))
-		r = errno == ENOENT ? rf_err_set(c->err, ENOENT, "%s: not found (install Debian's "
-								  "isolinux package)",
+		r = errno == ENOENT ? rf_err_set(c->err, ENOENT,
+						 "%s: not found (install Debian's "
+						 "isolinux package)",
 						 ISO_ISOHDPFX_BIN)
 				    : rf_err_errno(c->err, errno, "%s", ISO_ISOHDPFX_BIN);
 	if (!r && ovl_view_lookup(c->view, ISO_BOOT_DIR))
@@ -263,11 +264,10 @@ int iso_boot_make_hybrid(struct exp_ctx *c)
 	struct stat st;
 	if (fstat(c->fd, &st))
 		return rf_err_errno(c->err, errno, "%s: stat", c->out_path);
-	uint64_t size = ((uint64_t)st.st_size + CYLINDER_BYTES - 1) / CYLINDER_BYTES *
-			CYLINDER_BYTES;
+	uint64_t size =
+	    ((uint64_t)st.st_size + CYLINDER_BYTES - 1) / CYLINDER_BYTES * CYLINDER_BYTES;
 	if (size / 512 > UINT32_MAX)
-		return rf_err_set(c->err, EFBIG, "%s: too large for an MBR partition",
-				  c->out_path);
+		return rf_err_set(c->err, EFBIG, "%s: too large for an MBR partition", c->out_path);
 	if (size != (uint64_t)st.st_size && ftruncate(c->fd, (off_t)size))
 		return rf_err_errno(c->err, errno, "%s: padding to a cylinder", c->out_path);
 

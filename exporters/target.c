@@ -20,11 +20,7 @@
 #define QCOW2_INCOMPAT_EXTL2 (1u << 4)
 
 static const struct target_ops *const targets[] = {
-	&target_qemu_ops,
-	&target_ch_ops,
-	&target_akaros_ops,
-	&target_xen_ops,
-	NULL,
+    &target_qemu_ops, &target_ch_ops, &target_akaros_ops, &target_xen_ops, NULL,
 };
 
 const struct target_ops *target_find(const char *name)
@@ -216,10 +212,14 @@ int target_qcow2_check(const char *path, struct rf_err *err)
 			incompat = incompat << 8 | h[72 + i];
 	}
 	if (incompat & QCOW2_INCOMPAT_EXTL2)
-		return rf_err_set(err, EINVAL, "%s: cloud-hypervisor rejects qcow2 images with "
-					       "extended L2 entries", path);
+		return rf_err_set(err, EINVAL,
+				  "%s: cloud-hypervisor rejects qcow2 images with "
+				  "extended L2 entries",
+				  path);
 	if (incompat & QCOW2_INCOMPAT_DATA_FILE)
-		return rf_err_set(err, EINVAL, "%s: cloud-hypervisor rejects qcow2 images with an "
-					       "external data file", path);
+		return rf_err_set(err, EINVAL,
+				  "%s: cloud-hypervisor rejects qcow2 images with an "
+				  "external data file",
+				  path);
 	return 0;
 }

@@ -21,10 +21,10 @@ enum target_kernel_kind {
 
 /* What a target needs to know about one export. Strings are borrowed. */
 struct target_launch {
-	const char *out_path;    /* the export, as the user named it */
-	const char *format;      /* effective exporter: "cpio", "ext4", "qcow2" or "iso" */
-	const char *kernel;      /* absolute path of the kernel, NULL when none was given */
-	const char *append;      /* extra kernel command line, NULL when none */
+	const char *out_path; /* the export, as the user named it */
+	const char *format;   /* effective exporter: "cpio", "ext4", "qcow2" or "iso" */
+	const char *kernel;   /* absolute path of the kernel, NULL when none was given */
+	const char *append;   /* extra kernel command line, NULL when none */
 	enum target_kernel_kind kernel_kind;
 };
 

@@ -51,8 +51,10 @@ static int akaros_check(const struct target_launch *l, struct rf_err *err)
 				  "scripts/extract-vmlinux)",
 				  l->kernel, target_kernel_kind_name(l->kernel_kind));
 	if (strcmp(l->format, "cpio") && strcmp(l->format, "ext4"))
-		return rf_err_set(err, EINVAL, "akaros: vmrunkernel takes an initramfs (cpio) or "
-					       "a raw disk (ext4), not %s", l->format);
+		return rf_err_set(err, EINVAL,
+				  "akaros: vmrunkernel takes an initramfs (cpio) or "
+				  "a raw disk (ext4), not %s",
+				  l->format);
 	char *text = akaros_cmdline_file(l);
 	if (!text)
 		return -ENOMEM;
@@ -75,18 +77,18 @@ static int akaros_write(const struct target_launch *l, struct rf_err *err)
 	char *text = NULL;
 	size_t len = 0;
 	int r = -ENOMEM;
-	FILE *f = cmdline && cmd_path && vnet_path && sh_path ? open_memstream(&text, &len)
-							       : NULL;
+	FILE *f = cmdline && cmd_path && vnet_path && sh_path ? open_memstream(&text, &len) : NULL;
 	if (!f)
 		goto out;
 	const char *base = target_out_base(l);
-	fprintf(f, "#!/bin/sh\n"
-		   "# Boots %s in an Akaros VM (vmrunkernel), console hvc0 on this terminal.\n"
-		   "# Written by rootfs-fuse export --target akaros. The guest command line is\n"
-		   "# %s.akaros.cmdline (one argument a line, at most %d bytes); vnet options\n"
-		   "# (e.g. port:tcp:HOST_PORT:GUEST_PORT) go one a line in %s.akaros.vnet.\n"
-		   "here=$(dirname \"$0\")\n"
-		   "exec vmrunkernel -k \"$here\"/",
+	fprintf(f,
+		"#!/bin/sh\n"
+		"# Boots %s in an Akaros VM (vmrunkernel), console hvc0 on this terminal.\n"
+		"# Written by rootfs-fuse export --target akaros. The guest command line is\n"
+		"# %s.akaros.cmdline (one argument a line, at most %d bytes); vnet options\n"
+		"# (e.g. port:tcp:HOST_PORT:GUEST_PORT) go one a line in %s.akaros.vnet.\n"
+		"here=$(dirname \"$0\")\n"
+		"exec vmrunkernel -k \"$here\"/",
 		base, base, AKAROS_CMDLINE_MAX, base);
 	target_sh_quote(f, strrchr(cmd_path, '/') ? strrchr(cmd_path, '/') + 1 : cmd_path);
 	fprintf(f, " -n \"$here\"/");
@@ -120,4 +122,4 @@ out:
 }
 
 const struct target_ops target_akaros_ops = {
-	.name = "akaros", .console = "hvc0", .check = akaros_check, .write = akaros_write};
+    .name = "akaros", .console = "hvc0", .check = akaros_check, .write = akaros_write};

@@ -10,16 +10,18 @@
 static int ch_check(const struct target_launch *l, struct rf_err *err)
 {
 	if (!l->kernel)
-		return rf_err_set(err, EINVAL, "cloud-hypervisor: give --kernel (a bzImage or a "
-					       "vmlinux with a PVH note)");
+		return rf_err_set(err, EINVAL,
+				  "cloud-hypervisor: give --kernel (a bzImage or a "
+				  "vmlinux with a PVH note)");
 	if (l->kernel_kind != TARGET_KERNEL_BZIMAGE && l->kernel_kind != TARGET_KERNEL_ELF_PVH)
 		return rf_err_set(err, EINVAL,
 				  "cloud-hypervisor: %s is %s; it boots a bzImage or a vmlinux "
 				  "ELF with a PVH note (XEN_ELFNOTE_PHYS32_ENTRY)",
 				  l->kernel, target_kernel_kind_name(l->kernel_kind));
 	if (!strcmp(l->format, "iso"))
-		return rf_err_set(err, EINVAL, "cloud-hypervisor: an ISO needs BIOS firmware; "
-					       "export cpio, ext4 or qcow2");
+		return rf_err_set(err, EINVAL,
+				  "cloud-hypervisor: an ISO needs BIOS firmware; "
+				  "export cpio, ext4 or qcow2");
 	return 0;
 }
 
@@ -38,12 +40,13 @@ static int ch_write(const struct target_launch *l, struct rf_err *err)
 	FILE *f = cmdline ? open_memstream(&text, &len) : NULL;
 	if (!f)
 		goto out;
-	fprintf(f, "#!/bin/sh\n"
-		   "# Boots %s under Cloud Hypervisor, console hvc0 on this terminal.\n"
-		   "# The kernel is %s.\n"
-		   "# Written by rootfs-fuse export --target cloud-hypervisor.\n"
-		   "here=$(dirname \"$0\")\n"
-		   "exec \"${CLOUD_HYPERVISOR:-cloud-hypervisor}\" \\\n\t--kernel ",
+	fprintf(f,
+		"#!/bin/sh\n"
+		"# Boots %s under Cloud Hypervisor, console hvc0 on this terminal.\n"
+		"# The kernel is %s.\n"
+		"# Written by rootfs-fuse export --target cloud-hypervisor.\n"
+		"here=$(dirname \"$0\")\n"
+		"exec \"${CLOUD_HYPERVISOR:-cloud-hypervisor}\" \\\n\t--kernel ",
 		target_out_base(l), target_kernel_kind_name(l->kernel_kind));
 	target_sh_quote(f, l->kernel);
 	if (is_disk) {
@@ -71,4 +74,4 @@ out:
 }
 
 const struct target_ops target_ch_ops = {
-	.name = "cloud-hypervisor", .console = "hvc0", .check = ch_check, .write = ch_write};
+    .name = "cloud-hypervisor", .console = "hvc0", .check = ch_check, .write = ch_write};

@@ -30,12 +30,13 @@ static int qemu_write(const struct target_launch *l, struct rf_err *err)
 	FILE *f = open_memstream(&text, &len);
 	if (!f)
 		goto out;
-	fprintf(f, "#!/bin/sh\n"
-		   "# Boots %s under QEMU, console on this terminal (Ctrl-A X quits).\n"
-		   "# Written by rootfs-fuse export --target qemu; extra arguments go to qemu.\n"
-		   "here=$(dirname \"$0\")\n"
-		   "exec \"${QEMU:-qemu-system-x86_64}\" -machine \"accel=${QEMU_ACCEL:-kvm:tcg}\" "
-		   "-m 512 -nographic -no-reboot \\\n",
+	fprintf(f,
+		"#!/bin/sh\n"
+		"# Boots %s under QEMU, console on this terminal (Ctrl-A X quits).\n"
+		"# Written by rootfs-fuse export --target qemu; extra arguments go to qemu.\n"
+		"here=$(dirname \"$0\")\n"
+		"exec \"${QEMU:-qemu-system-x86_64}\" -machine \"accel=${QEMU_ACCEL:-kvm:tcg}\" "
+		"-m 512 -nographic -no-reboot \\\n",
 		target_out_base(l));
 	if (is_iso) {
 		fprintf(f, "\t-cdrom \"$here\"/");
@@ -75,4 +76,4 @@ out:
 }
 
 const struct target_ops target_qemu_ops = {
-	.name = "qemu", .console = "ttyS0", .check = qemu_check, .write = qemu_write};
+    .name = "qemu", .console = "ttyS0", .check = qemu_check, .write = qemu_write};

@@ -11,15 +11,18 @@
 static int xen_check(const struct target_launch *l, struct rf_err *err)
 {
 	if (!l->kernel)
-		return rf_err_set(err, EINVAL, "xen: give --kernel (a bzImage or a Xen-enabled "
-					       "vmlinux)");
+		return rf_err_set(err, EINVAL,
+				  "xen: give --kernel (a bzImage or a Xen-enabled "
+				  "vmlinux)");
 	if (l->kernel_kind == TARGET_KERNEL_ELF || l->kernel_kind == TARGET_KERNEL_OTHER)
-		return rf_err_set(err, EINVAL, "xen: %s is %s; a PV or PVH guest needs a bzImage "
-					       "or a vmlinux with Xen notes",
+		return rf_err_set(err, EINVAL,
+				  "xen: %s is %s; a PV or PVH guest needs a bzImage "
+				  "or a vmlinux with Xen notes",
 				  l->kernel, target_kernel_kind_name(l->kernel_kind));
 	if (!strcmp(l->format, "iso"))
-		return rf_err_set(err, EINVAL, "xen: an ISO boots only in an HVM guest; export "
-					       "cpio, ext4 or qcow2 for PV/PVH");
+		return rf_err_set(err, EINVAL,
+				  "xen: an ISO boots only in an HVM guest; export "
+				  "cpio, ext4 or qcow2 for PV/PVH");
 	return 0;
 }
 
@@ -54,8 +57,9 @@ static int xen_write(const struct target_launch *l, struct rf_err *err)
 		if (!isalnum((unsigned char)*p) && *p != '-' && *p != '_')
 			*p = '_';
 	bool pvh = l->kernel_kind != TARGET_KERNEL_ELF_PV;
-	fprintf(f, "# Xen %s guest for %s, written by rootfs-fuse export --target xen.\n"
-		   "# Start it with: xl create -c THIS_FILE (console hvc0 on this terminal)\n",
+	fprintf(f,
+		"# Xen %s guest for %s, written by rootfs-fuse export --target xen.\n"
+		"# Start it with: xl create -c THIS_FILE (console hvc0 on this terminal)\n",
 		pvh ? "PVH" : "PV", target_out_base(l));
 	r = xl_string(f, "name", name, err);
 	if (!r)
@@ -69,11 +73,14 @@ static int xen_write(const struct target_launch *l, struct rf_err *err)
 	if (!r && strcmp(l->format, "cpio")) {
 		bool qcow2 = !strcmp(l->format, "qcow2");
 		if (strpbrk(abs, "\",\\\n"))
-			r = rf_err_set(err, EINVAL, "xen: %s: a disk path with a comma or quote "
-						    "cannot go into xl.cfg", abs);
+			r = rf_err_set(err, EINVAL,
+				       "xen: %s: a disk path with a comma or quote "
+				       "cannot go into xl.cfg",
+				       abs);
 		else
-			fprintf(f, "disk = [ \"format=%s, vdev=xvda, access=rw, backendtype=%s, "
-				   "target=%s\" ]\n",
+			fprintf(f,
+				"disk = [ \"format=%s, vdev=xvda, access=rw, backendtype=%s, "
+				"target=%s\" ]\n",
 				qcow2 ? "qcow2" : "raw", qcow2 ? "qdisk" : "phy", abs);
 	}
 	if (r) {
@@ -100,4 +107,4 @@ out:
 }
 
 const struct target_ops target_xen_ops = {
-	.name = "xen", .console = "hvc0", .check = xen_check, .write = xen_write};
+    .name = "xen", .console = "hvc0", .check = xen_check, .write = xen_write};

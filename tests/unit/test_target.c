@@ -80,8 +80,7 @@ static void put_be32(unsigned char *p, uint32_t v)
 	p[3] = v;
 }
 
-static char *qcow2_header(const char *dir, const char *name, uint32_t version,
-			  uint64_t incompat)
+static char *qcow2_header(const char *dir, const char *name, uint32_t version, uint64_t incompat)
 {
 	unsigned char h[104] = {0};
 	memcpy(h, "QFI\xfb", 4);
@@ -163,13 +162,13 @@ static void test_registry(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_bzimage_header),
-		cmocka_unit_test(test_kernel_missing),
-		cmocka_unit_test(test_elf_without_xen_notes),
-		cmocka_unit_test(test_qcow2_limits),
-		cmocka_unit_test(test_cmdline),
-		cmocka_unit_test(test_sh_quote),
-		cmocka_unit_test(test_registry),
+	    cmocka_unit_test(test_bzimage_header),
+	    cmocka_unit_test(test_kernel_missing),
+	    cmocka_unit_test(test_elf_without_xen_notes),
+	    cmocka_unit_test(test_qcow2_limits),
+	    cmocka_unit_test(test_cmdline),
+	    cmocka_unit_test(test_sh_quote),
+	    cmocka_unit_test(test_registry),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
