@@ -123,6 +123,109 @@ static void test_qcow2_limits(void **state)
 	tu_rmtree(dir);
 }
 
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	char *buf = calloc(1, 8192);
+	assert_non_null(buf);
+	size_t n = fread(buf, 1, 8191, f);
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+static char *launch_file(const char *out, const char *suffix)
+{
+	char *p = NULL;
+	assert_true(asprintf(&p, "%s%s", out, suffix) > 0);
+	char *text = slurp(p);
+	free(p);
+	return text;
+}
+
+/* Root-disk exports (ext4 raw, qcow2): the disk bus and backend each monitor needs. The
+ * export itself is stood in for by a file with a qcow2 header or raw bytes. */
+static void test_disk_launch_files(void **state)
+{
+	(void)state;
+	char *dir = tu_mkdtemp();
+	struct rf_err err = {0};
+	char *qcow2 = qcow2_header(dir, "d.qcow2", 3, 0);
+	char *ext4 = write_bytes(dir, "d.ext4", "\0\0\0\0", 4);
+	struct target_launch l = {.format = "qcow2",
+				  .out_path = qcow2,
+				  .kernel = "/k/bzImage",
+				  .kernel_kind = TARGET_KERNEL_BZIMAGE};
+
+	assert_int_equal(target_find("xen")->check(&l, &err), 0);
+	assert_int_equal(target_find("xen")->write(&l, &err), 0);
+	char *t = launch_file(qcow2, ".xl.cfg");
+	char *want = NULL;
+	assert_true(asprintf(&want,
+			     "disk = [ \"format=qcow2, vdev=xvda, access=rw, "
+			     "backendtype=qdisk, target=%s\" ]",
+			     qcow2) > 0);
+	assert_non_null(strstr(t, want));
+	assert_non_null(strstr(t, "extra = \"console=hvc0 root=/dev/xvda rw panic=-1\""));
+	assert_null(strstr(t, "ramdisk"));
+	free(want);
+	free(t);
+
+	assert_int_equal(target_find("cloud-hypervisor")->write(&l, &err), 0);
+	t = launch_file(qcow2, ".ch.sh");
+	assert_non_null(strstr(t, "--disk \"path=$here/\"'d.qcow2'\",image_type=qcow2\""));
+	assert_non_null(strstr(t, "--cmdline 'console=hvc0 root=/dev/vda rw panic=-1'"));
+	free(t);
+
+	assert_int_equal(target_find("qemu")->write(&l, &err), 0);
+	t = launch_file(qcow2, ".qemu.sh");
+	assert_non_null(strstr(t, "-drive \"file=$here/\"'d.qcow2'\",format=qcow2,if=virtio\""));
+	free(t);
+	/* akaros's vmrunkernel takes raw disks only */
+	l.kernel_kind = TARGET_KERNEL_ELF;
+	assert_int_equal(target_find("akaros")->check(&l, &err), -EINVAL);
+	assert_non_null(strstr(err.msg, "not qcow2"));
+	rf_err_clear(&err);
+
+	l.format = "ext4";
+	l.out_path = ext4;
+	assert_int_equal(target_find("akaros")->check(&l, &err), 0);
+	assert_int_equal(target_find("akaros")->write(&l, &err), 0);
+	t = launch_file(ext4, ".akaros.sh");
+	assert_non_null(strstr(t, "-f \"$here\"/'d.ext4'"));
+	assert_null(strstr(t, " -i "));
+	free(t);
+	t = launch_file(ext4, ".akaros.cmdline");
+	assert_string_equal(t, "console=hvc0\nroot=/dev/vda\nrw\npanic=-1\nlapic=notscdeadline\n");
+	free(t);
+
+	l.kernel_kind = TARGET_KERNEL_ELF_PVH;
+	assert_int_equal(target_find("xen")->write(&l, &err), 0);
+	t = launch_file(ext4, ".xl.cfg");
+	assert_non_null(strstr(t, "format=raw, vdev=xvda, access=rw, backendtype=phy, target="));
+	assert_non_null(strstr(t, "type = \"pvh\""));
+	free(t);
+	assert_int_equal(target_find("cloud-hypervisor")->write(&l, &err), 0);
+	t = launch_file(ext4, ".ch.sh");
+	assert_non_null(strstr(t, ",image_type=raw\""));
+	free(t);
+
+	/* a qcow2 image Cloud Hypervisor cannot open gets no launch file */
+	char *extl2 = qcow2_header(dir, "x.qcow2", 3, 1u << 4);
+	l.format = "qcow2";
+	l.out_path = extl2;
+	assert_int_equal(target_find("cloud-hypervisor")->write(&l, &err), -EINVAL);
+	char *ch = NULL;
+	assert_true(asprintf(&ch, "%s.ch.sh", extl2) > 0);
+	assert_int_equal(access(ch, F_OK), -1);
+	free(ch);
+	free(extl2);
+	free(qcow2);
+	free(ext4);
+	tu_rmtree(dir);
+}
+
 static void test_cmdline(void **state)
 {
 	(void)state;
@@ -166,6 +269,7 @@ int main(void)
 	    cmocka_unit_test(test_kernel_missing),
 	    cmocka_unit_test(test_elf_without_xen_notes),
 	    cmocka_unit_test(test_qcow2_limits),
+	    cmocka_unit_test(test_disk_launch_files),
 	    cmocka_unit_test(test_cmdline),
 	    cmocka_unit_test(test_sh_quote),
 	    cmocka_unit_test(test_registry),
