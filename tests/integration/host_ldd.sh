@@ -81,6 +81,9 @@ expect_fail "^rootfs-fuse: $T/bad.spec:2: /usr/bin/does-not-exist: No such file 
 	"$RF" ls "$T/bad.spec"
 expect_fail "^rootfs-fuse: .*/nope: No such file or directory$" "$RF" ldd "$T/nope"
 expect_fail "Is a directory" "$RF" ls --host /usr/bin
+gcc -static -o bin/static -x c - <<<'int main(void) { return 0; }'
+[ "$("$RF" ldd bin/static)" = "	statically linked" ] || fail "static: $("$RF" ldd bin/static)"
+[ "$("$RF" ldd src/foo.c)" = "	not a dynamic executable" ] || fail "non-ELF: $("$RF" ldd src/foo.c)"
 "$RF" ldd --help | grep -q "usage: rootfs-fuse ldd FILE" || fail "ldd --help"
 ok "missing library, missing file, directory argument and --help"
 
