@@ -232,7 +232,14 @@ static bool compatible(const struct host_elf *want, const struct elf_slot *s)
 	       s->elf->e_machine == want->e_machine && s->elf->e_type == ET_DYN;
 }
 
-/* Try name in dir: the glibc-hwcaps subdirectories this CPU supports, then dir itself. */
+/* The legacy hwcaps subdirectories glibc 2.36 searches after glibc-hwcaps/ for an x86-64
+ * object (AT_PLATFORM "x86_64" and the "x86_64" hwcap, with "tls"), in its order, as
+ * LD_DEBUG=libs prints it on Debian 12. glibc 2.37 dropped them. */
+static const char *const legacy_x86_64[] = {"tls/x86_64/x86_64", "tls/x86_64", "tls",
+					    "x86_64/x86_64", "x86_64"};
+
+/* Try name in dir: the glibc-hwcaps subdirectories this CPU supports, the legacy hwcaps
+ * subdirectories, then dir itself. */
 static int try_dir(struct host_resolver *r, const char *dir, const char *name,
 		   const struct host_elf *want, const struct elf_slot **found, struct rf_err *err)
 {
@@ -240,14 +247,23 @@ static int try_dir(struct host_resolver *r, const char *dir, const char *name,
 		return 0; /* relative to the process's working directory: unknown in the guest */
 	size_t n_sub;
 	const char *const *sub = host_hwcaps_subdirs(want->e_machine, &n_sub);
+	size_t n_legacy = want->e_machine == EM_X86_64 && want->ei_class == ELFCLASS64
+				  ? sizeof(legacy_x86_64) / sizeof(legacy_x86_64[0])
+				  : 0;
 	char cand[PATH_MAX];
 	size_t dl = strlen(dir);
 	while (dl > 1 && dir[dl - 1] == '/')
 		dl--;
-	for (size_t i = 0; i <= n_sub; i++) {
-		int len = i < n_sub ? snprintf(cand, sizeof(cand), "%.*s/glibc-hwcaps/%s/%s",
-					       (int)dl, dir, sub[i], name)
-				    : snprintf(cand, sizeof(cand), "%.*s/%s", (int)dl, dir, name);
+	for (size_t i = 0; i <= n_sub + n_legacy; i++) {
+		int len;
+		if (i < n_sub)
+			len = snprintf(cand, sizeof(cand), "%.*s/glibc-hwcaps/%s/%s", (int)dl, dir,
+				       sub[i], name);
+		else if (i < n_sub + n_legacy)
+			len = snprintf(cand, sizeof(cand), "%.*s/%s/%s", (int)dl, dir,
+				       legacy_x86_64[i - n_sub], name);
+		else
+			len = snprintf(cand, sizeof(cand), "%.*s/%s", (int)dl, dir, name);
 		if (len < 0 || (size_t)len >= sizeof(cand))
 			continue;
 		const struct elf_slot *s;

@@ -28,6 +28,16 @@ gcc -shared -fPIC -Wl,-soname,libbar.so.1 -o lib/libbar2.so src/bar.c lib/libfoo
 mkdir -p lib2 && cp lib/libbar2.so lib2/libbar.so.1 && ln -s ../lib/libfoo.so.1 lib2/libfoo.so.1
 gcc -o bin/app_runpath src/app.c lib2/libbar.so.1 -Wl,-rpath-link,lib \
 	-Wl,--enable-new-dtags -Wl,-rpath,'$ORIGIN/../lib2'
+# glibc-hwcaps and legacy hwcaps subdirectories of a DT_RUNPATH directory come first
+printf 'int foo(void);\nint bar(void);\nint main(void) { return foo() + bar() == 85 ? 0 : 1; }\n' > src/app2.c
+mkdir -p lib3/glibc-hwcaps/x86-64-v2 lib3/x86_64
+cp lib/libfoo.so.1.2.3 lib3/libfoo.so.1
+cp lib/libfoo.so.1.2.3 lib3/glibc-hwcaps/x86-64-v2/libfoo.so.1
+cp lib/libbar.so.1 lib3/libbar.so.1
+cp lib/libbar.so.1 lib3/x86_64/libbar.so.1
+gcc -o bin/app_hwcaps src/app2.c lib/libbar.so.1 lib/libfoo.so.1 \
+	-Wl,--enable-new-dtags -Wl,-rpath,'$ORIGIN/../lib3'
+bin/app_hwcaps || fail "app_hwcaps does not run"
 bin/app_rpath || fail "app_rpath does not run"
 bin/app_runpath || fail "app_runpath does not run"
 readelf -d bin/app_runpath | grep -q RUNPATH || fail "app_runpath has no DT_RUNPATH"

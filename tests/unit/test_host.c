@@ -46,7 +46,10 @@ static void run(const char *fmt, ...)
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
-	f->d = tu_mkdtemp();
+	char *d0 = tu_mkdtemp();
+	/* canonical, so the view's paths are the ones asked for even when TMPDIR is a symlink */
+	f->d = realpath(d0, NULL);
+	free(d0);
 	const char *d = f->d;
 	run("mkdir -p %s/bin %s/lib %s/src", d, d, d);
 	free(tu_write(d, "src/foo.c", "int foo(void) { return 42; }\n"));
