@@ -86,6 +86,18 @@ expect_fail "^rootfs-fuse: .*/bin/app_rpath: libfoo\.so\.1 \(needed by .*/lib/li
 	"$RF" ls --host "$T/p/bin/app_rpath"
 "$RF" ldd bin/app_rpath > "$T/ldd2.txt" && fail "ldd of a broken program exits 0"
 grep -qxF "	libfoo.so.1 => not found" "$T/ldd2.txt" || fail "no 'not found' line: $(cat "$T/ldd2.txt")"
+# a PT_INTERP naming a loader that does not exist (same length, patched in place)
+python3 - bin/app_rpath bin/app_badinterp <<'EOP'
+import sys
+b = open(sys.argv[1], 'rb').read()
+old = b'/lib64/ld-linux-x86-64.so.2'
+assert old in b
+open(sys.argv[2], 'wb').write(b.replace(old, (b'/nonexistent/ld' + b'x' * 40)[:len(old)]))
+EOP
+expect_fail "^rootfs-fuse: --host: .*/bin/app_badinterp: interpreter /nonexistent/ldx+ not found$" \
+	"$RF" ls --host "$T/p/bin/app_badinterp"
+ln -s loop1 loop2 && ln -s loop2 loop1
+expect_fail "loop1: Too many levels of symbolic links$" "$RF" ls --host "$T/p/loop1"
 printf 'host /usr/bin/xz\nhost /usr/bin/does-not-exist\n' > "$T/bad.spec"
 expect_fail "^rootfs-fuse: $T/bad.spec:2: /usr/bin/does-not-exist: No such file or directory$" \
 	"$RF" ls "$T/bad.spec"
@@ -95,6 +107,6 @@ gcc -static -o bin/static -x c - <<<'int main(void) { return 0; }'
 [ "$("$RF" ldd bin/static)" = "	statically linked" ] || fail "static: $("$RF" ldd bin/static)"
 [ "$("$RF" ldd src/foo.c)" = "	not a dynamic executable" ] || fail "non-ELF: $("$RF" ldd src/foo.c)"
 "$RF" ldd --help | grep -q "usage: rootfs-fuse ldd FILE" || fail "ldd --help"
-ok "missing library, missing file, directory argument and --help"
+ok "missing library, interpreter and file, symlink loop, directory argument, --help"
 
 finish
