@@ -27,7 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct host_ldcache *c = NULL;
 	struct rf_err err = {0};
 	if (host_ldcache_load(path, &c, &err) == 0) {
-		static const char *const names[] = {"libc.so.6", "libq.so.1", "libr.so.2", "libold.so"};
+		static const char *const names[] = {"libc.so.6", "libq.so.1", "libr.so.2",
+						    "libold.so"};
 		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 			const char *p = host_ldcache_lookup(c, names[i], ELFCLASS64, EM_X86_64);
 			if (p && strlen(p) > size)

@@ -53,12 +53,12 @@ static int mark(struct host_ctx *c, const char *path)
 static struct ovl_attr host_attr(const struct stat *st)
 {
 	return (struct ovl_attr){
-		.mode = st->st_mode,
-		.rdev_major = S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) ? major(st->st_rdev) : 0,
-		.rdev_minor = S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) ? minor(st->st_rdev) : 0,
-		.size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0,
-		.mtime_sec = st->st_mtim.tv_sec,
-		.mtime_nsec = (uint32_t)st->st_mtim.tv_nsec,
+	    .mode = st->st_mode,
+	    .rdev_major = S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) ? major(st->st_rdev) : 0,
+	    .rdev_minor = S_ISCHR(st->st_mode) || S_ISBLK(st->st_mode) ? minor(st->st_rdev) : 0,
+	    .size = S_ISREG(st->st_mode) ? (uint64_t)st->st_size : 0,
+	    .mtime_sec = st->st_mtim.tv_sec,
+	    .mtime_nsec = (uint32_t)st->st_mtim.tv_nsec,
 	};
 }
 
@@ -107,8 +107,8 @@ static int place(struct host_ctx *c, const char *asked)
 			return rf_err_errno(c->err, errno, "%s", errno == ENOENT ? asked : host);
 		if (S_ISLNK(st.st_mode)) {
 			if (++links > HOST_MAX_LINKS)
-				return rf_err_set(c->err, ELOOP, "%s: too many levels of symbolic links",
-						  asked);
+				return rf_err_set(c->err, ELOOP,
+						  "%s: too many levels of symbolic links", asked);
 			ssize_t tl = readlink(host, target, sizeof(target) - 1);
 			if (tl <= 0)
 				return rf_err_errno(c->err, tl < 0 ? errno : EINVAL, "%s", host);
@@ -117,8 +117,8 @@ static int place(struct host_ctx *c, const char *asked)
 			if (have && S_ISDIR(have->attr.mode) && rest[0]) {
 				kept_dir = true;
 			} else {
-				struct ovl_entry e = {.path = cand, .attr = host_attr(&st),
-						      .link_target = target};
+				struct ovl_entry e = {
+				    .path = cand, .attr = host_attr(&st), .link_target = target};
 				e.attr.mode = S_IFLNK | 0777;
 				e.attr.size = (uint64_t)tl;
 				int r = ovl_view_put(c->view, c->layer, &e, NULL, c->err);
@@ -141,10 +141,11 @@ static int place(struct host_ctx *c, const char *asked)
 			continue;
 		}
 		if (S_ISDIR(st.st_mode))
-			return rf_err_set(c->err, EISDIR,
-					  "%s: Is a directory (a host layer takes files; use a tree "
-					  "layer for a directory)",
-					  asked);
+			return rf_err_set(
+			    c->err, EISDIR,
+			    "%s: Is a directory (a host layer takes files; use a tree "
+			    "layer for a directory)",
+			    asked);
 		struct ovl_entry e = {.path = cand, .attr = host_attr(&st)};
 		if (S_ISREG(st.st_mode) && st.st_size) {
 			e.src.kind = OVL_SRC_HOST;
@@ -160,8 +161,8 @@ static int place(struct host_ctx *c, const char *asked)
 		/* the asked path runs through a lower layer's directory: link it to the file */
 		char abs[PATH_MAX + 1];
 		snprintf(abs, sizeof(abs), "/%s", cur);
-		struct ovl_entry e = {.path = asked + strspn(asked, "/"), .attr = host_attr(&st),
-				      .link_target = abs};
+		struct ovl_entry e = {
+		    .path = asked + strspn(asked, "/"), .attr = host_attr(&st), .link_target = abs};
 		e.attr.mode = S_IFLNK | 0777;
 		e.attr.size = strlen(abs);
 		return ovl_view_put(c->view, c->layer, &e, NULL, c->err);
@@ -221,11 +222,11 @@ static int host_load(struct ovl_layer *layer, struct ovl_view *v, struct rf_err 
 }
 
 const struct layer_ops layer_host_ops = {
-	.kind = "host",
-	.usage = "PATH...",
-	.min_args = 1,
-	.max_args = -1,
-	.path_args = 1,
-	.rest_are_paths = 1,
-	.load = host_load,
+    .kind = "host",
+    .usage = "PATH...",
+    .min_args = 1,
+    .max_args = -1,
+    .path_args = 1,
+    .rest_are_paths = 1,
+    .load = host_load,
 };

@@ -15,16 +15,16 @@
 /* --- host_elf.c: what the loader reads from one ELF file --- */
 
 struct host_elf {
-	uint8_t ei_class;  /* ELFCLASS32 / ELFCLASS64 */
-	uint8_t ei_data;   /* ELFDATA2LSB / ELFDATA2MSB */
+	uint8_t ei_class;   /* ELFCLASS32 / ELFCLASS64 */
+	uint8_t ei_data;    /* ELFDATA2LSB / ELFDATA2MSB */
 	uint16_t e_machine; /* EM_X86_64, ... */
 	uint16_t e_type;    /* ET_EXEC, ET_DYN, ... */
 	bool is_dynamic;    /* has a PT_DYNAMIC segment */
-	char *interp;       /* PT_INTERP, NULL when none; owned */
-	char *soname;       /* DT_SONAME, NULL when none; owned */
-	char *rpath;        /* DT_RPATH, NULL when none or when DT_RUNPATH is present; owned */
-	char *runpath;      /* DT_RUNPATH, NULL when none; owned */
-	char **needed;      /* DT_NEEDED in file order; owned array of owned strings */
+	char *interp;	    /* PT_INTERP, NULL when none; owned */
+	char *soname;	    /* DT_SONAME, NULL when none; owned */
+	char *rpath;	    /* DT_RPATH, NULL when none or when DT_RUNPATH is present; owned */
+	char *runpath;	    /* DT_RUNPATH, NULL when none; owned */
+	char **needed;	    /* DT_NEEDED in file order; owned array of owned strings */
 	size_t n_needed;
 };
 
@@ -57,8 +57,8 @@ void host_ldcache_free(struct host_ldcache *c);
  * _dl_cache_check_flags does; entries for a glibc-hwcaps subdirectory are taken only when this
  * CPU supports it; legacy hwcap entries are skipped). Returns a borrowed string valid until
  * host_ldcache_free, or NULL when the cache has no usable entry. */
-const char *host_ldcache_lookup(const struct host_ldcache *c, const char *soname,
-				uint8_t ei_class, uint16_t e_machine);
+const char *host_ldcache_lookup(const struct host_ldcache *c, const char *soname, uint8_t ei_class,
+				uint16_t e_machine);
 
 /* Number of entries (for tests). */
 size_t host_ldcache_count(const struct host_ldcache *c);
@@ -71,20 +71,20 @@ const char *const *host_hwcaps_subdirs(uint16_t e_machine, size_t *n);
 
 /* One file the loader maps for the resolved binary. */
 struct host_dep {
-	char *name;      /* the DT_NEEDED string, or the PT_INTERP path for the interpreter; owned */
-	char *path;      /* host path as the loader found it (not canonicalized), NULL when it
-			    was not found; owned */
+	char *name; /* the DT_NEEDED string, or the PT_INTERP path for the interpreter; owned */
+	char *path; /* host path as the loader found it (not canonicalized), NULL when it
+		       was not found; owned */
 	char *needed_by; /* host path of the object whose DT_NEEDED asked for it (the binary
 			    itself for the interpreter); owned */
-	bool is_interp;  /* the ELF interpreter */
+	bool is_interp;	 /* the ELF interpreter */
 };
 
 struct host_resolution {
-	char *file;             /* the file as given; owned */
-	bool is_elf;            /* an ELF file of a known class */
-	bool is_dynamic;        /* has PT_DYNAMIC (false: statically linked or not ELF) */
-	struct host_dep *deps;  /* interpreter first, then DT_NEEDED breadth first, each library
-				   once; owned array */
+	char *file;	       /* the file as given; owned */
+	bool is_elf;	       /* an ELF file of a known class */
+	bool is_dynamic;       /* has PT_DYNAMIC (false: statically linked or not ELF) */
+	struct host_dep *deps; /* interpreter first, then DT_NEEDED breadth first, each library
+				  once; owned array */
 	size_t n_deps;
 };
 

@@ -51,8 +51,8 @@ static int vaddr_to_offset(Elf *elf, size_t phnum, uint64_t vaddr, uint64_t *off
 static int read_dynamic(const char *path, Elf *elf, size_t phnum, const GElf_Phdr *dyn_ph,
 			struct host_elf *e, struct rf_err *err)
 {
-	Elf_Data *d = elf_getdata_rawchunk(elf, (int64_t)dyn_ph->p_offset, dyn_ph->p_filesz,
-					   ELF_T_DYN);
+	Elf_Data *d =
+	    elf_getdata_rawchunk(elf, (int64_t)dyn_ph->p_offset, dyn_ph->p_filesz, ELF_T_DYN);
 	if (!d)
 		return rf_err_set(err, ENOEXEC, "%s: corrupt dynamic segment: %s", path,
 				  elf_errmsg(-1));

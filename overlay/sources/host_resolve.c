@@ -2,6 +2,7 @@
  * search" and glibc elf/dl-load.c (_dl_map_object: DT_RPATH of the loader chain, DT_RUNPATH,
  * the cache, the system directories; _dl_dst_substitute for $ORIGIN, $LIB, $PLATFORM),
  * elf/dl-deps.c for the breadth-first order. The layout is Debian's multiarch one. */
+#include <ctype.h>
 #include <elf.h>
 #include <errno.h>
 #include <limits.h>
@@ -30,13 +31,13 @@ struct host_resolver {
 
 /* One object of the link map being built. */
 struct obj {
-	const char *name;   /* the name it was asked for (borrowed from deps or the file) */
-	const char *path;   /* borrowed from its elf_slot */
+	const char *name; /* the name it was asked for (borrowed from deps or the file) */
+	const char *path; /* borrowed from its elf_slot */
 	const struct host_elf *elf;
 	dev_t dev;
 	ino_t ino;
-	char *origin;       /* $ORIGIN; owned */
-	int loader;         /* index of the object that loaded it, -1 for the binary */
+	char *origin; /* $ORIGIN; owned */
+	int loader;   /* index of the object that loaded it, -1 for the binary */
 };
 
 struct lmap {
@@ -174,51 +175,46 @@ static const char *platform(const struct host_elf *e)
 	}
 }
 
-/* Expand $ORIGIN, ${ORIGIN}, $LIB, $PLATFORM in s into out (PATH_MAX). Returns 0, or -1 when
- * the result is too long or names an unknown token (ld.so then drops the entry). */
+/* Length of the dynamic string token tok at s (just after the '$'), braces included; 0 when
+ * s does not start with it ("$ORIGINAL" is not "$ORIGIN"). */
+static size_t dst_len(const char *s, const char *tok)
+{
+	size_t n = strlen(tok);
+	if (s[0] == '{')
+		return !strncmp(s + 1, tok, n) && s[1 + n] == '}' ? n + 2 : 0;
+	return !strncmp(s, tok, n) && !(isalnum((unsigned char)s[n]) || s[n] == '_') ? n : 0;
+}
+
+/* Expand $ORIGIN, $LIB, $PLATFORM (bare or in braces) in s into out (PATH_MAX). Returns 0, or
+ * -1 when the result is too long or names an unknown token (ld.so then drops the entry). */
 static int expand_dst(const char *s, const char *origin, const struct host_elf *e, char *out)
 {
-	size_t o = 0;
 	char lib[64];
 	const char *ma = multiarch(e);
 	snprintf(lib, sizeof(lib), ma ? "lib/%s" : "lib", ma ? ma : "");
+	const char *const toks[] = {"ORIGIN", "LIB", "PLATFORM"};
+	const char *const vals[] = {origin, lib, platform(e)};
+	size_t o = 0;
 	while (*s) {
 		const char *val = NULL;
-		size_t skip = 0;
+		size_t skip = 1;
 		if (*s == '$') {
-			static const struct {
-				const char *tok;
-				int which;
-			} toks[] = {{"ORIGIN", 0}, {"LIB", 1}, {"PLATFORM", 2}};
 			for (size_t i = 0; i < 3 && !val; i++) {
-				size_t n = strlen(toks[i].tok);
-				const char *vals[] = {origin, lib, platform(e)};
-				if (s[1] == '{' && !strncmp(s + 2, toks[i].tok, n) && s[2 + n] == '}') {
-					val = vals[toks[i].which];
-					skip = n + 3;
-				} else if (!strncmp(s + 1, toks[i].tok, n) &&
-					   !(s[1 + n] == '_' || (s[1 + n] >= 'A' && s[1 + n] <= 'Z') ||
-					     (s[1 + n] >= 'a' && s[1 + n] <= 'z') ||
-					     (s[1 + n] >= '0' && s[1 + n] <= '9'))) {
-					val = vals[toks[i].which];
-					skip = n + 1;
+				size_t n = dst_len(s + 1, toks[i]);
+				if (n) {
+					val = vals[i];
+					skip = 1 + n;
 				}
 			}
 			if (!val)
 				return -1;
 		}
-		if (val) {
-			size_t n = strlen(val);
-			if (o + n >= PATH_MAX)
-				return -1;
-			memcpy(out + o, val, n);
-			o += n;
-			s += skip;
-		} else {
-			if (o + 1 >= PATH_MAX)
-				return -1;
-			out[o++] = *s++;
-		}
+		size_t n = val ? strlen(val) : 1;
+		if (o + n >= PATH_MAX)
+			return -1;
+		memcpy(out + o, val ? val : s, n);
+		o += n;
+		s += skip;
 	}
 	out[o] = '\0';
 	return 0;
@@ -248,8 +244,8 @@ static int try_dir(struct host_resolver *r, const char *dir, const char *name,
 	size_t n_sub;
 	const char *const *sub = host_hwcaps_subdirs(want->e_machine, &n_sub);
 	size_t n_legacy = want->e_machine == EM_X86_64 && want->ei_class == ELFCLASS64
-				  ? sizeof(legacy_x86_64) / sizeof(legacy_x86_64[0])
-				  : 0;
+			      ? sizeof(legacy_x86_64) / sizeof(legacy_x86_64[0])
+			      : 0;
 	char cand[PATH_MAX];
 	size_t dl = strlen(dir);
 	while (dl > 1 && dir[dl - 1] == '/')
@@ -381,8 +377,12 @@ static int add_obj(struct lmap *lm, const char *name, const struct elf_slot *s, 
 					  : strdup(".");
 	if (!origin)
 		return rf_err_set(err, ENOMEM, "out of memory");
-	lm->objs[lm->n++] = (struct obj){.name = name, .path = s->path, .elf = s->elf,
-					 .dev = s->dev, .ino = s->ino, .origin = origin,
+	lm->objs[lm->n++] = (struct obj){.name = name,
+					 .path = s->path,
+					 .elf = s->elf,
+					 .dev = s->dev,
+					 .ino = s->ino,
+					 .origin = origin,
 					 .loader = loader};
 	return 0;
 }
@@ -399,8 +399,10 @@ static int add_dep(struct host_resolution *res, size_t *cap, const char *name, c
 		*cap = c;
 	}
 	struct host_dep *d = &res->deps[res->n_deps];
-	*d = (struct host_dep){.name = strdup(name), .path = path ? strdup(path) : NULL,
-			       .needed_by = strdup(needed_by), .is_interp = is_interp};
+	*d = (struct host_dep){.name = strdup(name),
+			       .path = path ? strdup(path) : NULL,
+			       .needed_by = strdup(needed_by),
+			       .is_interp = is_interp};
 	if (!d->name || (path && !d->path) || !d->needed_by) {
 		free(d->name);
 		free(d->path);

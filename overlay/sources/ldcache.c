@@ -153,8 +153,7 @@ static int parse_old(struct host_ldcache *c)
 		return -EINVAL;
 	size_t strings = entries + (size_t)nlibs * 12;
 	size_t next = (strings + 7) & ~(size_t)7;
-	if (next + 20 <= c->map_size &&
-	    !memcmp(b + next, CACHE_MAGIC_NEW CACHE_VERSION_NEW, 20))
+	if (next + 20 <= c->map_size && !memcmp(b + next, CACHE_MAGIC_NEW CACHE_VERSION_NEW, 20))
 		return parse_new(c, next);
 	c->entries = calloc(nlibs ? nlibs : 1, sizeof(*c->entries));
 	if (!c->entries)
@@ -302,7 +301,8 @@ static bool flags_match(int32_t flags, uint8_t ei_class, uint16_t e_machine)
 {
 	int32_t want;
 	if (e_machine == EM_X86_64)
-		want = FLAG_ELF_LIBC6 | (ei_class == ELFCLASS64 ? FLAG_X8664_LIB64 : FLAG_X8664_LIBX32);
+		want = FLAG_ELF_LIBC6 |
+		       (ei_class == ELFCLASS64 ? FLAG_X8664_LIB64 : FLAG_X8664_LIBX32);
 	else if (e_machine == EM_386)
 		return flags == 1 || flags == FLAG_ELF_LIBC6;
 	else if (e_machine == EM_AARCH64)
@@ -312,8 +312,8 @@ static bool flags_match(int32_t flags, uint8_t ei_class, uint16_t e_machine)
 	return flags == want;
 }
 
-const char *host_ldcache_lookup(const struct host_ldcache *c, const char *soname,
-				uint8_t ei_class, uint16_t e_machine)
+const char *host_ldcache_lookup(const struct host_ldcache *c, const char *soname, uint8_t ei_class,
+				uint16_t e_machine)
 {
 	size_t n_sub;
 	const char *const *sub = host_hwcaps_subdirs(e_machine, &n_sub);

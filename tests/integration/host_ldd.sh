@@ -38,6 +38,13 @@ cp lib/libbar.so.1 lib3/x86_64/libbar.so.1
 gcc -o bin/app_hwcaps src/app2.c lib/libbar.so.1 lib/libfoo.so.1 \
 	-Wl,--enable-new-dtags -Wl,-rpath,'$ORIGIN/../lib3'
 bin/app_hwcaps || fail "app_hwcaps does not run"
+# $LIB and $PLATFORM (an unknown token drops its entry)
+mkdir -p lib/x86_64-linux-gnu "plat/$(uname -m)"
+cp lib/libbar.so.1 lib/x86_64-linux-gnu/libbar.so.1
+cp lib/libfoo.so.1.2.3 "plat/$(uname -m)/libfoo.so.1"
+gcc -o bin/app_dst src/app2.c lib/libbar.so.1 lib/libfoo.so.1 -Wl,--enable-new-dtags \
+	-Wl,-rpath,'$ORIGINAL/lib:$ORIGIN/../$LIB:${ORIGIN}/../plat/${PLATFORM}'
+bin/app_dst || fail "app_dst does not run"
 bin/app_rpath || fail "app_rpath does not run"
 bin/app_runpath || fail "app_runpath does not run"
 readelf -d bin/app_runpath | grep -q RUNPATH || fail "app_runpath has no DT_RUNPATH"

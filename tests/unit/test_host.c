@@ -55,13 +55,15 @@ static int setup(void **state)
 	free(tu_write(d, "src/foo.c", "int foo(void) { return 42; }\n"));
 	free(tu_write(d, "src/bar.c", "int foo(void);\nint bar(void) { return foo() + 1; }\n"));
 	free(tu_write(d, "src/app.c",
-		      "int foo(void);\nint bar(void);\nint main(void) { return foo() + bar() == 85 ? 0 : 1; }\n"));
+		      "int foo(void);\nint bar(void);\nint main(void) { return foo() + bar() == 85 "
+		      "? 0 : 1; }\n"));
 	free(tu_write(d, "src/app_ind.c",
 		      "int bar(void);\nint main(void) { return bar() == 43 ? 0 : 1; }\n"));
 	free(tu_write(d, "src/static.c", "int main(void) { return 0; }\n"));
 	run("cd %s && gcc -shared -fPIC -Wl,-soname,libfoo.so.1 -o lib/libfoo.so.1.0 src/foo.c &&"
 	    " ln -s libfoo.so.1.0 lib/libfoo.so.1 &&"
-	    " gcc -shared -fPIC -Wl,-soname,libbar.so.1 -o lib/libbar.so.1 src/bar.c lib/libfoo.so.1",
+	    " gcc -shared -fPIC -Wl,-soname,libbar.so.1 -o lib/libbar.so.1 src/bar.c "
+	    "lib/libfoo.so.1",
 	    d);
 	run("cd %s && gcc -o bin/app_runpath src/app.c lib/libbar.so.1 lib/libfoo.so.1"
 	    " -Wl,--enable-new-dtags -Wl,-rpath,'$ORIGIN/../lib'",
@@ -176,10 +178,11 @@ static void test_runpath_does_not_reach_needed_of_libraries(void **state)
 	assert_null(foo->path);
 	assert_int_equal(host_resolution_check(res, &err), -ENOENT);
 	char *want;
-	assert_true(asprintf(&want,
-			     "%s/bin/app_runpath_ind: libfoo.so.1 (needed by %s/bin/../lib/libbar.so.1) "
-			     "not found",
-			     f->d, f->d) > 0);
+	assert_true(
+	    asprintf(&want,
+		     "%s/bin/app_runpath_ind: libfoo.so.1 (needed by %s/bin/../lib/libbar.so.1) "
+		     "not found",
+		     f->d, f->d) > 0);
 	assert_string_equal(err.msg, want);
 	free(want);
 	host_resolution_free(res);
@@ -489,15 +492,15 @@ static void test_ldcache_format(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_runpath_origin),
-		cmocka_unit_test(test_rpath_reaches_needed_of_libraries),
-		cmocka_unit_test(test_runpath_does_not_reach_needed_of_libraries),
-		cmocka_unit_test(test_static_and_plain_files),
-		cmocka_unit_test(test_wrong_class_candidate_is_skipped),
-		cmocka_unit_test(test_layer_view),
-		cmocka_unit_test(test_layer_errors),
-		cmocka_unit_test(test_ldcache_host),
-		cmocka_unit_test(test_ldcache_format),
+	    cmocka_unit_test(test_runpath_origin),
+	    cmocka_unit_test(test_rpath_reaches_needed_of_libraries),
+	    cmocka_unit_test(test_runpath_does_not_reach_needed_of_libraries),
+	    cmocka_unit_test(test_static_and_plain_files),
+	    cmocka_unit_test(test_wrong_class_candidate_is_skipped),
+	    cmocka_unit_test(test_layer_view),
+	    cmocka_unit_test(test_layer_errors),
+	    cmocka_unit_test(test_ldcache_host),
+	    cmocka_unit_test(test_ldcache_format),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
