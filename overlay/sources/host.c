@@ -178,6 +178,23 @@ static int place_once(struct host_ctx *c, const char *path)
 	return r ? r : mark(c, path);
 }
 
+/* A library taken from DIR/glibc-hwcaps/LEVEL/ needs that CPU level: the guest may run on a
+ * lesser CPU (qemu's TCG default is baseline x86-64), where its loader falls back to DIR. Put
+ * the baseline DIR/NAME too when the host has one. */
+static int place_baseline(struct host_ctx *c, const char *path)
+{
+	const char *h = strstr(path, "/glibc-hwcaps/");
+	const char *name = strrchr(path, '/');
+	if (!h || name < h + strlen("/glibc-hwcaps/"))
+		return 0;
+	char base[PATH_MAX];
+	int n = snprintf(base, sizeof(base), "%.*s%s", (int)(h - path), path, name);
+	struct stat st;
+	if (n < 0 || (size_t)n >= sizeof(base) || lstat(base, &st))
+		return 0;
+	return place_once(c, base);
+}
+
 static int host_load(struct ovl_layer *layer, struct ovl_view *v, struct rf_err *err)
 {
 	struct host_ctx c = {.layer = layer, .view = v, .err = err};
@@ -211,6 +228,8 @@ static int host_load(struct ovl_layer *layer, struct ovl_view *v, struct rf_err 
 			} else {
 				r = place_once(&c, p);
 			}
+			if (!r)
+				r = place_baseline(&c, p);
 		}
 		host_resolution_free(hr);
 	}

@@ -85,6 +85,12 @@ for f in "$T/p/bin/app_rpath" "$T/p/lib/libbar.so.1" "$T/p/lib/libfoo.so.1" \
 	grep -qxF "$f" "$T/app.txt" || fail "$f missing from the view: $(cat "$T/app.txt")"
 done
 grep -qxF "$T/p/src/app.c" "$T/app.txt" && fail "the layer read outside the resolution"
+# a library from glibc-hwcaps/ brings its baseline copy for a guest on a lesser CPU
+"$RF" ls --host "$T/p/bin/app_hwcaps" > "$T/hw.txt"
+if "$RF" ldd "$T/p/bin/app_hwcaps" | grep -q "glibc-hwcaps/x86-64-v2/libfoo.so.1"; then
+	grep -qxF "$T/p/lib3/glibc-hwcaps/x86-64-v2/libfoo.so.1" "$T/hw.txt" || fail "hwcaps lib"
+	grep -qxF "$T/p/lib3/libfoo.so.1" "$T/hw.txt" || fail "no baseline libfoo: $(cat "$T/hw.txt")"
+fi
 ok "host layer of a built program has its libraries and nothing else of the directory"
 
 # 4. errors: a missing library names the program and the library's requester
