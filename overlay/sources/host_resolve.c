@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "host.h"
 
@@ -70,7 +71,8 @@ static int elf_get(struct host_resolver *r, const char *path, const struct elf_s
 		return rf_err_set(err, ENOMEM, "out of memory");
 	}
 	struct stat st;
-	if (!stat(path, &st) && S_ISREG(st.st_mode)) {
+	/* an unreadable candidate is passed over, as ld.so's open_path passes over EACCES */
+	if (!stat(path, &st) && S_ISREG(st.st_mode) && !access(path, R_OK)) {
 		s->dev = st.st_dev;
 		s->ino = st.st_ino;
 		int rc = host_elf_read(path, &s->elf, err);
@@ -426,7 +428,8 @@ int host_resolve(struct host_resolver *r, const char *file, struct host_resoluti
 	}
 	char real[PATH_MAX];
 	struct stat st;
-	if (stat(file, &st) || !realpath(file, real)) {
+	if (stat(file, &st) || !realpath(file, real) ||
+	    (S_ISREG(st.st_mode) && access(file, R_OK))) {
 		rc = rf_err_errno(err, errno, "%s", file);
 		goto out;
 	}
