@@ -26,7 +26,7 @@ static void print_one(const struct host_resolution *res, const char *indent)
 		printf("%snot a dynamic executable\n", indent);
 		return;
 	}
-	if (!res->is_dynamic || res->n_deps == 0) {
+	if (res->n_deps == 0) {
 		/* static-pie has PT_DYNAMIC but loads nothing */
 		printf("%sstatically linked\n", indent);
 		return;

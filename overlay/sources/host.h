@@ -82,7 +82,8 @@ struct host_dep {
 struct host_resolution {
 	char *file;	       /* the file as given; owned */
 	bool is_elf;	       /* an ELF file of a known class */
-	bool is_dynamic;       /* has PT_DYNAMIC (false: statically linked or not ELF) */
+	bool is_dynamic;       /* has PT_DYNAMIC (false: static or not ELF; a program without it
+				  may still have a PT_INTERP, which is then a dep) */
 	struct host_dep *deps; /* interpreter first, then DT_NEEDED breadth first, each library
 				  once; owned array */
 	size_t n_deps;

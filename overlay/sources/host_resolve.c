@@ -439,9 +439,8 @@ int host_resolve(struct host_resolver *r, const char *file, struct host_resoluti
 	if (!main_slot->elf)
 		goto done; /* not ELF (or not a regular file): a plain file */
 	res->is_elf = true;
+	/* the kernel maps PT_INTERP even for a program without PT_DYNAMIC (klibc's) */
 	res->is_dynamic = main_slot->elf->is_dynamic;
-	if (!res->is_dynamic)
-		goto done;
 	if ((rc = add_obj(&lm, res->file, main_slot, -1, real, err)))
 		goto out;
 	/* ld.so maps itself before the binary's DT_NEEDED: its soname then satisfies libc's
@@ -460,6 +459,8 @@ int host_resolve(struct host_resolver *r, const char *file, struct host_resoluti
 	}
 	/* breadth first over the link map as it grows (elf/dl-deps.c) */
 	for (size_t i = 0; i < lm.n; i++) {
+		if (interp && i == 1 && lm.objs[1].loader == 0 && !strcmp(lm.objs[1].name, interp))
+			continue; /* ld.so does not load the interpreter's own DT_NEEDED */
 		const struct host_elf *e = lm.objs[i].elf;
 		for (size_t k = 0; k < e->n_needed; k++) {
 			const char *name = e->needed[k];

@@ -119,6 +119,15 @@ expect_fail "Is a directory" "$RF" ls --host /usr/bin
 gcc -static -o bin/static -x c - <<<'int main(void) { return 0; }'
 [ "$("$RF" ldd bin/static)" = "	statically linked" ] || fail "static: $("$RF" ldd bin/static)"
 [ "$("$RF" ldd src/foo.c)" = "	not a dynamic executable" ] || fail "non-ELF: $("$RF" ldd src/foo.c)"
+# klibc's programs have a PT_INTERP and no PT_DYNAMIC: the kernel still maps the interpreter
+if [ -f /usr/lib/klibc/bin/sh ]; then
+	kinterp=$(readelf -l /usr/lib/klibc/bin/sh | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+	[ -n "$kinterp" ] || fail "no PT_INTERP in klibc's sh"
+	[ "$("$RF" ldd /usr/lib/klibc/bin/sh)" = "	$kinterp" ] ||
+		fail "klibc sh: $("$RF" ldd /usr/lib/klibc/bin/sh)"
+	"$RF" ls --host /usr/lib/klibc/bin/sh | grep -qxF "$(readlink -f "$kinterp")" ||
+		fail "klibc interpreter not in the view"
+fi
 "$RF" ldd --help | grep -q "usage: rootfs-fuse ldd FILE" || fail "ldd --help"
 ok "missing library, interpreter and file, symlink loop, directory argument, --help"
 
