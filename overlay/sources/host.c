@@ -13,6 +13,7 @@
 
 #include "host.h"
 #include "layer.h"
+#include "path.h"
 #include "view.h"
 
 /* Symlinks followed while placing one path, as the kernel's MAXSYMLINKS */
@@ -157,17 +158,21 @@ static int place(struct host_ctx *c, const char *asked)
 		strcpy(cur, cand);
 		break;
 	}
-	if (kept_dir && !ovl_view_resolve(c->view, asked + strspn(asked, "/"), true)) {
-		/* the asked path runs through a lower layer's directory: link it to the file */
-		char abs[PATH_MAX + 1];
-		snprintf(abs, sizeof(abs), "/%s", cur);
-		struct ovl_entry e = {
-		    .path = asked + strspn(asked, "/"), .attr = host_attr(&st), .link_target = abs};
-		e.attr.mode = S_IFLNK | 0777;
-		e.attr.size = strlen(abs);
-		return ovl_view_put(c->view, c->layer, &e, NULL, c->err);
+	char *guest = NULL;
+	/* a path with ".." (an $ORIGIN/../lib spelling) is only reached through the view's links */
+	if (!kept_dir || path_normalize(asked, &guest) || ovl_view_resolve(c->view, guest, true)) {
+		free(guest);
+		return 0;
 	}
-	return 0;
+	/* the asked path runs through a lower layer's directory: link it to the file */
+	char abs[PATH_MAX + 1];
+	snprintf(abs, sizeof(abs), "/%s", cur);
+	struct ovl_entry e = {.path = guest, .attr = host_attr(&st), .link_target = abs};
+	e.attr.mode = S_IFLNK | 0777;
+	e.attr.size = strlen(abs);
+	int r = ovl_view_put(c->view, c->layer, &e, NULL, c->err);
+	free(guest);
+	return r;
 }
 
 static int place_once(struct host_ctx *c, const char *path)

@@ -331,6 +331,35 @@ static void test_layer_view(void **state)
 	ovl_view_free(v);
 }
 
+static void test_layer_keeps_lower_directory(void **state)
+{
+	struct fx *f = *state;
+	struct rf_err err = {0};
+	struct stat lst;
+	if (lstat("/lib", &lst) || !S_ISLNK(lst.st_mode))
+		skip(); /* only a merged-/usr host has the conflict */
+	run("mkdir -p %s/lower/lib/modules && echo m > %s/lower/lib/modules/m", f->d, f->d);
+	struct ovl_view *v = build(f->d, "tree ./lower\nhost /usr/bin/xz\n", &err);
+	if (!v)
+		fail_msg("%s", err.msg);
+	/* the lower layer's /lib stays a directory with its content */
+	const struct ovl_node *n = ovl_view_lookup(v, "lib");
+	assert_non_null(n);
+	assert_true(S_ISDIR(n->attr.mode));
+	assert_non_null(ovl_view_lookup(v, "lib/modules/m"));
+	/* and the paths the loader asks for still reach the files */
+	n = ovl_view_resolve(v, "lib/x86_64-linux-gnu/libc.so.6", true);
+	assert_non_null(n);
+	assert_true(S_ISREG(n->attr.mode));
+	n = ovl_view_resolve(v, "lib/x86_64-linux-gnu/liblzma.so.5", true);
+	assert_non_null(n);
+	assert_true(S_ISREG(n->attr.mode));
+	n = ovl_view_resolve(v, "lib64/ld-linux-x86-64.so.2", true);
+	assert_non_null(n);
+	assert_true(S_ISREG(n->attr.mode));
+	ovl_view_free(v);
+}
+
 static void test_layer_errors(void **state)
 {
 	struct fx *f = *state;
@@ -498,6 +527,7 @@ int main(void)
 	    cmocka_unit_test(test_static_and_plain_files),
 	    cmocka_unit_test(test_wrong_class_candidate_is_skipped),
 	    cmocka_unit_test(test_layer_view),
+	    cmocka_unit_test(test_layer_keeps_lower_directory),
 	    cmocka_unit_test(test_layer_errors),
 	    cmocka_unit_test(test_ldcache_host),
 	    cmocka_unit_test(test_ldcache_format),
