@@ -17,7 +17,7 @@ static void help(void)
 	       "Write the merged view to OUT. The format comes from OUT's suffix (.cpio,\n"
 	       ".cpio.gz, .cpio.zst, .cpio.xz, .cpio.lz4, .iso) or --format.\n\n"
 	       "  -o, --output OUT     the file to write (via a temporary name and a rename)\n"
-	       "  --format FMT         cpio\n"
+	       "  --format FMT         cpio or iso\n"
 	       "  --compress ALG       gzip (default), zstd, xz, lz4 or none\n"
 	       "  --level N            compression level (default: the compressor's)\n"
 	       "  --threads N          compression threads (default: all CPUs)\n"
