@@ -66,11 +66,9 @@ static int plan_node(const struct ovl_node *n, const char *path, void *arg)
 	int64_t mtime = exp_mtime(w->opt, n);
 	if (mtime > p->max_mtime)
 		p->max_mtime = mtime;
-	struct {
-		uint32_t mode, uid, gid, major, minor;
-		uint64_t size, ino;
-		int64_t mtime;
-	} rec = {a->mode, a->uid, a->gid, a->rdev_major, a->rdev_minor, a->size, n->ino, mtime};
+	/* an array, not a struct: no padding bytes in the hash */
+	uint64_t rec[] = {a->mode, a->uid, a->gid, a->rdev_major, a->rdev_minor, a->size, n->ino,
+			  (uint64_t)mtime};
 	XXH3_128bits_update(w->h, path, strlen(path) + 1);
 	XXH3_128bits_update(w->h, &rec, sizeof(rec));
 	if (n->link_target)

@@ -36,6 +36,9 @@ struct ext4w {
 	ext2_ino_t *map;       /* view inode number -> ext4 inode number */
 	size_t n_map;
 	ext2_ino_t lpf;        /* lost+found */
+	const struct ovl_node *view_lpf; /* the view's /lost+found when it is a directory */
+	bool view_has_lpf;
+	uint8_t *written;      /* by view inode number: inode written (hard links: once) */
 	blk64_t goal;          /* next data block to try: files are laid out one after another */
 	uint8_t uuid[16];
 	char *buf;             /* CHUNK bytes */
@@ -231,9 +234,7 @@ static errcode_t setup_fs(struct ext4w *w, const struct ext4_plan *p)
 		ext2fs_bg_flags_set(fs, g, EXT2_BG_INODE_ZEROED);
 		ext2fs_group_desc_csum_set(fs, g);
 	}
-	e = ext2fs_mkdir(fs, EXT2_ROOT_INO, EXT2_ROOT_INO, 0);
-	if (e)
-		return e;
+	ext2fs_inode_alloc_stats2(fs, EXT2_ROOT_INO, +1, 1);
 	/* the reserved inodes before lost+found, so that it gets inode 11 as mke2fs gives it */
 	for (ext2_ino_t i = EXT2_ROOT_INO + 1; i < EXT2_FIRST_INODE(sb); i++)
 		ext2fs_inode_alloc_stats2(fs, i, +1, 0);
@@ -244,14 +245,13 @@ static errcode_t setup_fs(struct ext4w *w, const struct ext4_plan *p)
 	if (e)
 		return e;
 	const struct ovl_node *lpf = ovl_node_child(ovl_view_root(w->c->view), "lost+found");
-	if (!lpf || S_ISDIR(lpf->attr.mode)) {
-		e = ext2fs_mkdir(fs, EXT2_ROOT_INO, 0, "lost+found");
-		if (!e)
-			e = ext2fs_lookup(fs, EXT2_ROOT_INO, "lost+found", 10, 0, &w->lpf);
-		for (int i = 0; !e && i < 3; i++) /* 16 KiB, room for e2fsck without allocating */
-			e = ext2fs_expand_dir(fs, w->lpf);
+	if (!lpf || S_ISDIR(lpf->attr.mode)) { /* a view's non-directory lost+found wins */
+		e = ext2fs_new_inode(fs, EXT2_ROOT_INO, LINUX_S_IFDIR | 0700, 0, &w->lpf);
 		if (e)
 			return e;
+		ext2fs_inode_alloc_stats2(fs, w->lpf, +1, 1);
+		w->view_lpf = lpf;
+		w->view_has_lpf = lpf != NULL;
 	}
 	struct ext2fs_journal_params jp;
 	e = ext2fs_get_journal_params(&jp, fs);
@@ -275,8 +275,9 @@ int ext4w_open(struct exp_ctx *c, int fd, uint64_t offset_bytes, struct ext4w **
 		goto out;
 	w->n_map = ovl_view_count(c->view) + 2;
 	w->map = calloc(w->n_map, sizeof(*w->map));
+	w->written = calloc(w->n_map, 1);
 	w->buf = aligned_alloc(4096, CHUNK);
-	if (!w->map || !w->buf) {
+	if (!w->map || !w->written || !w->buf) {
 		r = rf_err_set(c->err, ENOMEM, "out of memory");
 		goto out;
 	}
@@ -389,33 +390,6 @@ static errcode_t read_il(ext2_filsys fs, ext2_ino_t ino, struct ext2_inode_large
 static errcode_t write_il(ext2_filsys fs, ext2_ino_t ino, struct ext2_inode_large *il)
 {
 	return ext2fs_write_inode_full(fs, ino, (struct ext2_inode *)il, sizeof(*il));
-}
-
-/* Set the attributes of an inode libext2fs made (root, a directory, a symlink). */
-static errcode_t fix_attrs(struct ext4w *w, ext2_ino_t ino, const struct ovl_node *n)
-{
-	struct ext2_inode_large il;
-	errcode_t e = read_il(w->fs, ino, &il);
-	if (e)
-		return e;
-	uint16_t links = il.i_links_count;
-	put_attrs(w, &il, n);
-	if (!S_ISDIR(n->attr.mode))
-		links = (uint16_t)(n->nlink ? n->nlink : 1);
-	il.i_links_count = links;
-	return write_il(w->fs, ino, &il);
-}
-
-static errcode_t link_name(ext2_filsys fs, ext2_ino_t dir, const char *name, ext2_ino_t ino,
-			   int ft)
-{
-	errcode_t e = ext2fs_link(fs, dir, name, ino, ft);
-	if (e == EXT2_ET_DIR_NO_SPACE) {
-		e = ext2fs_expand_dir(fs, dir);
-		if (!e)
-			e = ext2fs_link(fs, dir, name, ino, ft);
-	}
-	return e;
 }
 
 static errcode_t flush_extent(struct ext4w *w, ext2_ino_t ino)
@@ -584,18 +558,20 @@ static int put_data(struct ext4w *w, ext2_ino_t ino, const struct ovl_node *n, c
 	return r;
 }
 
-static int add_file(struct ext4w *w, ext2_ino_t ino, const struct ovl_node *n, const char *path)
+/* A fresh extent-mapped inode for n: attributes, an empty extent tree, size_bytes. */
+static int begin_inode(struct ext4w *w, ext2_ino_t ino, const struct ovl_node *n, uint16_t links,
+		       uint64_t size_bytes, const char *path)
 {
 	struct ext2_inode_large il;
 	memset(&il, 0, sizeof(il));
 	put_attrs(w, &il, n);
-	il.i_links_count = (uint16_t)(n->nlink ? n->nlink : 1);
+	il.i_links_count = links;
 	il.i_flags = EXT4_EXTENTS_FL;
 	struct ext3_extent_header *eh = (struct ext3_extent_header *)il.i_block;
 	eh->eh_magic = ext2fs_cpu_to_le16(EXT3_EXT_MAGIC);
 	eh->eh_max = ext2fs_cpu_to_le16((sizeof(il.i_block) - sizeof(*eh)) /
 					sizeof(struct ext3_extent));
-	errcode_t e = ext2fs_inode_size_set(w->fs, (struct ext2_inode *)&il, n->attr.size);
+	errcode_t e = ext2fs_inode_size_set(w->fs, (struct ext2_inode *)&il, size_bytes);
 	if (!e)
 		e = write_il(w->fs, ino, &il);
 	if (e)
@@ -603,25 +579,63 @@ static int add_file(struct ext4w *w, ext2_ino_t ino, const struct ovl_node *n, c
 	w->eh = NULL;
 	w->has_pending = false;
 	w->file_blocks = 0;
-	int r = put_data(w, ino, n, path);
-	if (!r) {
+	return 0;
+}
+
+/* After the data: the last extent, and the data blocks counted in i_blocks (the extent code
+ * counted its own tree blocks). */
+static int end_inode(struct ext4w *w, ext2_ino_t ino, const char *path, int r)
+{
+	errcode_t e = 0;
+	if (!r)
 		e = flush_extent(w, ino);
-		if (e)
-			r = fs_err(w, e, "extent tree", path);
-	}
 	if (w->eh) {
 		ext2fs_extent_free(w->eh);
 		w->eh = NULL;
 	}
-	if (r || !w->file_blocks)
-		return r;
-	/* the extent code counted its tree blocks in i_blocks; the data blocks are ours */
+	if (r || e || !w->file_blocks)
+		return r ? r : e ? fs_err(w, e, "extent tree", path) : 0;
+	struct ext2_inode_large il;
 	e = read_il(w->fs, ino, &il);
 	if (!e)
 		e = ext2fs_iblk_add_blocks(w->fs, (struct ext2_inode *)&il, w->file_blocks);
 	if (!e)
 		e = write_il(w->fs, ino, &il);
 	return e ? fs_err(w, e, "inode", path) : 0;
+}
+
+static int add_file(struct ext4w *w, ext2_ino_t ino, const struct ovl_node *n, const char *path)
+{
+	int r = begin_inode(w, ino, n, (uint16_t)(n->nlink ? n->nlink : 1), n->attr.size, path);
+	if (r)
+		return r;
+	return end_inode(w, ino, path, put_data(w, ino, n, path));
+}
+
+static int add_symlink(struct ext4w *w, ext2_ino_t ino, const struct ovl_node *n,
+		       const char *path)
+{
+	const char *t = n->link_target ? n->link_target : "";
+	size_t len = strlen(t);
+	uint16_t links = (uint16_t)(n->nlink ? n->nlink : 1);
+	if (len >= BS)
+		return rf_err_set(w->c->err, ENAMETOOLONG, "/%s: symlink target too long", path);
+	struct ext2_inode_large il;
+	memset(&il, 0, sizeof(il));
+	if (len < sizeof(il.i_block)) { /* a fast symlink: the target in i_block */
+		put_attrs(w, &il, n);
+		il.i_links_count = links;
+		il.i_size = (uint32_t)len;
+		memcpy(il.i_block, t, len);
+		errcode_t e = write_il(w->fs, ino, &il);
+		return e ? fs_err(w, e, "inode", path) : 0;
+	}
+	int r = begin_inode(w, ino, n, links, len, path);
+	if (r)
+		return r;
+	memset(w->buf, 0, BS);
+	memcpy(w->buf, t, len);
+	return end_inode(w, ino, path, put_run(w, ino, path, 0, w->buf, 1));
 }
 
 static int add_special(struct ext4w *w, ext2_ino_t ino, const struct ovl_node *n, const char *path)
@@ -660,65 +674,179 @@ static int add_xattrs(struct ext4w *w, ext2_ino_t ino, const struct ovl_node *n,
 	return e ? fs_err(w, e, "xattrs of", path) : 0;
 }
 
-int ext4w_add(struct ext4w *w, const struct ovl_node *n, const char *path)
+/* Directory blocks built in memory, linear (no htree), each ending in the checksum tail. */
+struct dirbuf {
+	char *buf;
+	size_t n_blocks, cap;
+	size_t used; /* bytes used in the last block */
+	size_t last; /* offset of the last entry in the last block */
+};
+
+static int dir_new_block(struct dirbuf *d)
 {
-	ext2_filsys fs = w->fs;
-	errcode_t e = 0;
-	int r = 0;
-	if (n->ino >= w->n_map)
-		return rf_err_set(w->c->err, EINVAL, "/%s: inode number out of range", path);
-	if (!n->parent) {
-		w->map[n->ino] = EXT2_ROOT_INO;
-		e = fix_attrs(w, EXT2_ROOT_INO, n);
-		if (e)
-			return fs_err(w, e, "root", path);
-		return add_xattrs(w, EXT2_ROOT_INO, n, path);
+	if (d->n_blocks == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 4;
+		char *b = realloc(d->buf, cap * BS);
+		if (!b)
+			return -ENOMEM;
+		d->buf = b;
+		d->cap = cap;
 	}
-	ext2_ino_t parent = n->parent->ino < w->n_map ? w->map[n->parent->ino] : 0;
-	if (!parent)
-		return rf_err_set(w->c->err, EINVAL, "/%s: parent not exported yet", path);
-	int ft = file_type(n->attr.mode);
-	if (w->map[n->ino]) { /* a further name of a hard link */
-		e = link_name(fs, parent, n->name, w->map[n->ino], ft);
-		return e ? fs_err(w, e, "link", path) : 0;
+	memset(d->buf + d->n_blocks * BS, 0, BS);
+	d->n_blocks++;
+	d->used = 0;
+	d->last = 0;
+	return 0;
+}
+
+/* Stretch the last entry of the last block to the checksum tail and add the tail. */
+static void dir_close_block(ext2_filsys fs, struct dirbuf *d)
+{
+	char *blk = d->buf + (d->n_blocks - 1) * BS;
+	struct ext2_dir_entry *de = (struct ext2_dir_entry *)(blk + d->last);
+	if (!d->used) /* an empty block: one unused entry spanning it */
+		ext2fs_dirent_set_name_len(de, 0);
+	ext2fs_set_rec_len(fs, BS - 12 - (unsigned)d->last, de);
+	ext2fs_initialize_dirent_tail(fs, EXT2_DIRENT_TAIL(blk, BS));
+}
+
+static int dir_add(ext2_filsys fs, struct dirbuf *d, ext2_ino_t ino, const char *name, int ft)
+{
+	size_t nl = strlen(name), rec = (8 + nl + 3) & ~(size_t)3;
+	if (!d->n_blocks || d->used + rec > BS - 12) {
+		if (d->n_blocks)
+			dir_close_block(fs, d);
+		if (dir_new_block(d))
+			return -ENOMEM;
 	}
-	ext2_ino_t ino = 0;
-	if (S_ISDIR(n->attr.mode) && parent == EXT2_ROOT_INO && w->lpf &&
-	    !strcmp(n->name, "lost+found")) {
-		ino = w->lpf;
-	} else if (S_ISDIR(n->attr.mode)) {
-		e = ext2fs_new_inode(fs, parent, LINUX_S_IFDIR | 0755, 0, &ino);
-		if (!e)
-			e = ext2fs_mkdir(fs, parent, ino, NULL);
-		if (!e)
-			e = link_name(fs, parent, n->name, ino, ft);
-	} else if (S_ISLNK(n->attr.mode)) {
-		e = ext2fs_new_inode(fs, parent, LINUX_S_IFLNK | 0777, 0, &ino);
-		if (!e)
-			e = ext2fs_symlink(fs, parent, ino, NULL, n->link_target ? n->link_target : "");
-		if (!e)
-			e = link_name(fs, parent, n->name, ino, ft);
-	} else {
-		e = ext2fs_new_inode(fs, parent, (int)n->attr.mode, 0, &ino);
-		if (!e) {
-			ext2fs_inode_alloc_stats2(fs, ino, +1, 0);
-			e = link_name(fs, parent, n->name, ino, ft);
-		}
-		if (!e)
-			r = S_ISREG(n->attr.mode) ? add_file(w, ino, n, path)
-						  : add_special(w, ino, n, path);
+	char *blk = d->buf + (d->n_blocks - 1) * BS;
+	struct ext2_dir_entry *de = (struct ext2_dir_entry *)(blk + d->used);
+	de->inode = ino;
+	ext2fs_set_rec_len(fs, (unsigned)rec, de);
+	ext2fs_dirent_set_name_len(de, (int)nl);
+	ext2fs_dirent_set_file_type(de, ft);
+	memcpy(de->name, name, nl);
+	d->last = d->used;
+	d->used += rec;
+	return 0;
+}
+
+/* Write directory ino (node n, or lost+found made here when n is NULL) from d's blocks. */
+static int write_dir(struct ext4w *w, ext2_ino_t ino, const struct ovl_node *n,
+		     struct dirbuf *d, uint16_t links, const char *path)
+{
+	dir_close_block(w->fs, d);
+	struct ovl_node lpf_node = {.attr = {.mode = S_IFDIR | 0700}};
+	if (!n) {
+		lpf_node.attr.mtime_sec = w->fs->now;
+		n = &lpf_node;
 	}
-	if (e)
-		return fs_err(w, e, "create", path);
+	int r = begin_inode(w, ino, n, links, d->n_blocks * BS, path);
 	if (r)
 		return r;
-	w->map[n->ino] = ino;
-	if (S_ISDIR(n->attr.mode) || S_ISLNK(n->attr.mode)) {
-		e = fix_attrs(w, ino, n);
+	for (size_t i = 0; i < d->n_blocks; i++) {
+		errcode_t e = ext2fs_dir_block_csum_set(
+			w->fs, ino, (struct ext2_dir_entry *)(d->buf + i * BS));
 		if (e)
-			return fs_err(w, e, "inode", path);
+			return end_inode(w, ino, path, fs_err(w, e, "directory", path));
 	}
-	return add_xattrs(w, ino, n, path);
+	return end_inode(w, ino, path, put_run(w, ino, path, 0, d->buf, d->n_blocks));
+}
+
+/* lost+found as mke2fs makes it: 16 KiB, so e2fsck can reconnect without allocating. */
+static int make_lost_found(struct ext4w *w)
+{
+	struct dirbuf d = {0};
+	int r = dir_add(w->fs, &d, w->lpf, ".", EXT2_FT_DIR);
+	if (!r)
+		r = dir_add(w->fs, &d, EXT2_ROOT_INO, "..", EXT2_FT_DIR);
+	for (int i = 0; !r && i < 3; i++) {
+		dir_close_block(w->fs, &d);
+		r = dir_new_block(&d);
+	}
+	if (!r)
+		r = write_dir(w, w->lpf, NULL, &d, 2, "lost+found");
+	else
+		r = rf_err_set(w->c->err, ENOMEM, "out of memory");
+	free(d.buf);
+	return r;
+}
+
+/* A directory: inode numbers for its children are taken now (so its blocks are written once,
+ * in one go, instead of an ext2fs_link per entry rescanning them); the children's own inodes
+ * are written when the walk reaches them. */
+static int add_dir(struct ext4w *w, ext2_ino_t ino, ext2_ino_t parent, const struct ovl_node *n,
+		   const char *path)
+{
+	struct dirbuf d = {0};
+	uint16_t links = 2;
+	bool is_root = ino == EXT2_ROOT_INO;
+	int r = dir_add(w->fs, &d, ino, ".", EXT2_FT_DIR);
+	if (!r)
+		r = dir_add(w->fs, &d, parent, "..", EXT2_FT_DIR);
+	if (!r && is_root && w->lpf && !w->view_has_lpf) {
+		r = dir_add(w->fs, &d, w->lpf, "lost+found", EXT2_FT_DIR);
+		links++;
+	}
+	for (size_t i = 0; !r && i < n->n_children; i++) {
+		const struct ovl_node *ch = n->children[i];
+		if (ch->ino >= w->n_map) {
+			r = -EINVAL;
+			break;
+		}
+		bool is_dir = S_ISDIR(ch->attr.mode);
+		if (!w->map[ch->ino]) {
+			ext2_ino_t ci = 0;
+			if (is_root && w->view_has_lpf && ch == w->view_lpf) {
+				ci = w->lpf;
+			} else {
+				errcode_t e = ext2fs_new_inode(w->fs, ino, (int)ch->attr.mode, 0, &ci);
+				if (e) {
+					free(d.buf);
+					return fs_err(w, e, "inode for", path);
+				}
+				ext2fs_inode_alloc_stats2(w->fs, ci, +1, is_dir);
+			}
+			w->map[ch->ino] = ci;
+		}
+		if (is_dir)
+			links++;
+		r = dir_add(w->fs, &d, w->map[ch->ino], ch->name, file_type(ch->attr.mode));
+	}
+	if (r) {
+		free(d.buf);
+		return r == -ENOMEM ? rf_err_set(w->c->err, ENOMEM, "out of memory")
+				    : rf_err_set(w->c->err, EINVAL, "/%s: bad inode number", path);
+	}
+	r = write_dir(w, ino, n, &d, links, path);
+	free(d.buf);
+	if (!r && is_root && w->lpf && !w->view_has_lpf)
+		r = make_lost_found(w);
+	return r;
+}
+
+int ext4w_add(struct ext4w *w, const struct ovl_node *n, const char *path)
+{
+	if (n->ino >= w->n_map)
+		return rf_err_set(w->c->err, EINVAL, "/%s: inode number out of range", path);
+	if (!n->parent)
+		w->map[n->ino] = EXT2_ROOT_INO;
+	ext2_ino_t ino = w->map[n->ino];
+	if (!ino)
+		return rf_err_set(w->c->err, EINVAL, "/%s: parent not exported yet", path);
+	if (w->written[n->ino])
+		return 0; /* a further name of a hard link: its entry is in the parent already */
+	w->written[n->ino] = 1;
+	int r;
+	if (S_ISDIR(n->attr.mode))
+		r = add_dir(w, ino, n->parent ? w->map[n->parent->ino] : EXT2_ROOT_INO, n, path);
+	else if (S_ISREG(n->attr.mode))
+		r = add_file(w, ino, n, path);
+	else if (S_ISLNK(n->attr.mode))
+		r = add_symlink(w, ino, n, path);
+	else
+		r = add_special(w, ino, n, path);
+	return r ? r : add_xattrs(w, ino, n, path);
 }
 
 int ext4w_close(struct ext4w *w)
@@ -738,6 +866,7 @@ void ext4w_free(struct ext4w *w)
 	if (w->fs)
 		ext2fs_free(w->fs);
 	free(w->map);
+	free(w->written);
 	free(w->buf);
 	free(w);
 }
