@@ -21,6 +21,7 @@
 #include <ext2fs/ext2fs.h>
 #include <ext2fs/ext3_extents.h>
 
+#include "ext4_dir.h"
 #include "ext4_plan.h"
 
 #define BS EXT4_PLAN_BLOCK
@@ -674,68 +675,11 @@ static int add_xattrs(struct ext4w *w, ext2_ino_t ino, const struct ovl_node *n,
 	return e ? fs_err(w, e, "xattrs of", path) : 0;
 }
 
-/* Directory blocks built in memory, linear (no htree), each ending in the checksum tail. */
-struct dirbuf {
-	char *buf;
-	size_t n_blocks, cap;
-	size_t used; /* bytes used in the last block */
-	size_t last; /* offset of the last entry in the last block */
-};
-
-static int dir_new_block(struct dirbuf *d)
-{
-	if (d->n_blocks == d->cap) {
-		size_t cap = d->cap ? d->cap * 2 : 4;
-		char *b = realloc(d->buf, cap * BS);
-		if (!b)
-			return -ENOMEM;
-		d->buf = b;
-		d->cap = cap;
-	}
-	memset(d->buf + d->n_blocks * BS, 0, BS);
-	d->n_blocks++;
-	d->used = 0;
-	d->last = 0;
-	return 0;
-}
-
-/* Stretch the last entry of the last block to the checksum tail and add the tail. */
-static void dir_close_block(ext2_filsys fs, struct dirbuf *d)
-{
-	char *blk = d->buf + (d->n_blocks - 1) * BS;
-	struct ext2_dir_entry *de = (struct ext2_dir_entry *)(blk + d->last);
-	if (!d->used) /* an empty block: one unused entry spanning it */
-		ext2fs_dirent_set_name_len(de, 0);
-	ext2fs_set_rec_len(fs, BS - 12 - (unsigned)d->last, de);
-	ext2fs_initialize_dirent_tail(fs, EXT2_DIRENT_TAIL(blk, BS));
-}
-
-static int dir_add(ext2_filsys fs, struct dirbuf *d, ext2_ino_t ino, const char *name, int ft)
-{
-	size_t nl = strlen(name), rec = (8 + nl + 3) & ~(size_t)3;
-	if (!d->n_blocks || d->used + rec > BS - 12) {
-		if (d->n_blocks)
-			dir_close_block(fs, d);
-		if (dir_new_block(d))
-			return -ENOMEM;
-	}
-	char *blk = d->buf + (d->n_blocks - 1) * BS;
-	struct ext2_dir_entry *de = (struct ext2_dir_entry *)(blk + d->used);
-	de->inode = ino;
-	ext2fs_set_rec_len(fs, (unsigned)rec, de);
-	ext2fs_dirent_set_name_len(de, (int)nl);
-	ext2fs_dirent_set_file_type(de, ft);
-	memcpy(de->name, name, nl);
-	d->last = d->used;
-	d->used += rec;
-	return 0;
-}
-
 /* Write directory ino (node n, or lost+found made here when n is NULL) from d's blocks. */
 static int write_dir(struct ext4w *w, ext2_ino_t ino, const struct ovl_node *n,
-		     struct dirbuf *d, uint16_t links, const char *path)
+		     struct ext4_dirbuf *d, uint16_t links, const char *path)
 {
-	dir_close_block(w->fs, d);
+	ext4_dir_close_block(w->fs, d);
 	struct ovl_node lpf_node = {.attr = {.mode = S_IFDIR | 0700}};
 	if (!n) {
 		lpf_node.attr.mtime_sec = w->fs->now;
@@ -756,13 +700,13 @@ static int write_dir(struct ext4w *w, ext2_ino_t ino, const struct ovl_node *n,
 /* lost+found as mke2fs makes it: 16 KiB, so e2fsck can reconnect without allocating. */
 static int make_lost_found(struct ext4w *w)
 {
-	struct dirbuf d = {0};
-	int r = dir_add(w->fs, &d, w->lpf, ".", EXT2_FT_DIR);
+	struct ext4_dirbuf d = {0};
+	int r = ext4_dir_add(w->fs, &d, w->lpf, ".", EXT2_FT_DIR);
 	if (!r)
-		r = dir_add(w->fs, &d, EXT2_ROOT_INO, "..", EXT2_FT_DIR);
+		r = ext4_dir_add(w->fs, &d, EXT2_ROOT_INO, "..", EXT2_FT_DIR);
 	for (int i = 0; !r && i < 3; i++) {
-		dir_close_block(w->fs, &d);
-		r = dir_new_block(&d);
+		ext4_dir_close_block(w->fs, &d);
+		r = ext4_dir_new_block(&d);
 	}
 	if (!r)
 		r = write_dir(w, w->lpf, NULL, &d, 2, "lost+found");
@@ -778,14 +722,14 @@ static int make_lost_found(struct ext4w *w)
 static int add_dir(struct ext4w *w, ext2_ino_t ino, ext2_ino_t parent, const struct ovl_node *n,
 		   const char *path)
 {
-	struct dirbuf d = {0};
+	struct ext4_dirbuf d = {0};
 	uint16_t links = 2;
 	bool is_root = ino == EXT2_ROOT_INO;
-	int r = dir_add(w->fs, &d, ino, ".", EXT2_FT_DIR);
+	int r = ext4_dir_add(w->fs, &d, ino, ".", EXT2_FT_DIR);
 	if (!r)
-		r = dir_add(w->fs, &d, parent, "..", EXT2_FT_DIR);
+		r = ext4_dir_add(w->fs, &d, parent, "..", EXT2_FT_DIR);
 	if (!r && is_root && w->lpf && !w->view_has_lpf) {
-		r = dir_add(w->fs, &d, w->lpf, "lost+found", EXT2_FT_DIR);
+		r = ext4_dir_add(w->fs, &d, w->lpf, "lost+found", EXT2_FT_DIR);
 		links++;
 	}
 	for (size_t i = 0; !r && i < n->n_children; i++) {
@@ -811,7 +755,7 @@ static int add_dir(struct ext4w *w, ext2_ino_t ino, ext2_ino_t parent, const str
 		}
 		if (is_dir)
 			links++;
-		r = dir_add(w->fs, &d, w->map[ch->ino], ch->name, file_type(ch->attr.mode));
+		r = ext4_dir_add(w->fs, &d, w->map[ch->ino], ch->name, file_type(ch->attr.mode));
 	}
 	if (r) {
 		free(d.buf);
