@@ -739,6 +739,12 @@ static int add_dir(struct ext4w *w, ext2_ino_t ino, ext2_ino_t parent, const str
 			break;
 		}
 		bool is_dir = S_ISDIR(ch->attr.mode);
+		if (strlen(ch->name) > EXT2_NAME_LEN) {
+			free(d.buf);
+			return rf_err_set(w->c->err, ENAMETOOLONG,
+					  "%s: ext4: /%s%s%s: a name longer than 255 bytes",
+					  w->c->out_path, path, *path ? "/" : "", ch->name);
+		}
 		if (!w->map[ch->ino]) {
 			ext2_ino_t ci = 0;
 			if (is_root && w->view_has_lpf && ch == w->view_lpf) {
