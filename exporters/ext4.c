@@ -1,6 +1,7 @@
 /* The ext4 exporter: a bare ext4 filesystem image, or with --partition a raw disk holding it
  * in one partition. The filesystem itself is made by ext4_writer.c (libext2fs). */
 #include <errno.h>
+#include <string.h>
 
 #include "exporter.h"
 #include "ext4_writer.h"
@@ -8,6 +9,12 @@
 
 static int ext4_open(struct exp_ctx *c)
 {
+	const char *z = c->opt->compress;
+	if (z && strcmp(z, "none"))
+		return rf_err_set(c->err, EINVAL,
+				  "--compress '%s': an ext4 image is not compressed (use .qcow2 "
+				  "with --compress deflate)",
+				  z);
 	if (c->opt->partition && part_check_kind(c->opt->partition, c->err))
 		return -EINVAL;
 	struct ext4w *w;

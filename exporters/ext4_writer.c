@@ -723,7 +723,7 @@ static int add_dir(struct ext4w *w, ext2_ino_t ino, ext2_ino_t parent, const str
 		   const char *path)
 {
 	struct ext4_dirbuf d = {0};
-	uint16_t links = 2;
+	uint32_t links = 2;
 	bool is_root = ino == EXT2_ROOT_INO;
 	int r = ext4_dir_add(w->fs, &d, ino, ".", EXT2_FT_DIR);
 	if (!r)
@@ -768,7 +768,8 @@ static int add_dir(struct ext4w *w, ext2_ino_t ino, ext2_ino_t parent, const str
 		return r == -ENOMEM ? rf_err_set(w->c->err, ENOMEM, "out of memory")
 				    : rf_err_set(w->c->err, EINVAL, "/%s: bad inode number", path);
 	}
-	r = write_dir(w, ino, n, &d, links, path);
+	/* dir_nlink: a directory with more than 65000 links counts 1, as the kernel keeps it */
+	r = write_dir(w, ino, n, &d, links >= EXT2_LINK_MAX ? 1 : (uint16_t)links, path);
 	free(d.buf);
 	if (!r && is_root && w->lpf && !w->view_has_lpf)
 		r = make_lost_found(w);

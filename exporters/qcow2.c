@@ -45,6 +45,9 @@ static int qcow2_open(struct exp_ctx *c)
 				  "--compress '%s': qcow2 clusters are compressed with deflate "
 				  "(or none)",
 				  z);
+	if (c->opt->level > 9)
+		return rf_err_set(c->err, EINVAL, "--level %d: deflate levels are 0 to 9",
+				  c->opt->level);
 	if (c->opt->partition && part_check_kind(c->opt->partition, c->err))
 		return -EINVAL;
 	struct qcow2_state *s = calloc(1, sizeof(*s));

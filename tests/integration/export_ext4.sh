@@ -89,6 +89,8 @@ expect_fail "small.ext4: --size 8M is too small: the view needs at least [0-9]+M
 expect_fail "unknown export format 'nope'" "$RF" export "$T/g.spec" -o "$T/x.ext4" --format nope
 expect_fail "--size 'lots' is not a size" "$RF" export "$T/g.spec" -o "$T/x.ext4" --size lots
 expect_fail "--partition 'apm': use gpt or mbr" "$RF" export "$T/g.spec" -o "$T/x.ext4" --partition apm
+expect_fail "--compress 'gzip': an ext4 image is not compressed" \
+	"$RF" export "$T/g.spec" -o "$T/x.ext4" --compress gzip
 printf 'dir /a/%s 0755 0 0\n' "n$long" > "$T/long.spec"
 expect_fail "x.ext4: ext4: /a/n+: a name longer than 255 bytes" "$RF" export "$T/long.spec" -o "$T/x.ext4"
 [ -z "$(ls -A "$T" | grep '^x\|^\.x')" ] || fail "a failed export left a file"

@@ -68,6 +68,8 @@ ok "--partition gpt and mbr: one Linux partition at 1 MiB holding the filesystem
 
 expect_fail "--compress 'zstd': qcow2 clusters are compressed with deflate" \
 	"$RF" export "$T/g.spec" -o "$T/bad.qcow2" --compress zstd
+expect_fail "--level 12: deflate levels are 0 to 9" \
+	"$RF" export "$T/g.spec" -o "$T/bad.qcow2" --compress deflate --level 12
 expect_fail "bad.qcow2: --size 8M is too small: the view needs at least [0-9]+M" \
 	"$RF" export "$T/g.spec" -o "$T/bad.qcow2" --size 8M
 [ -z "$(ls -A "$T" | grep bad)" ] || fail "a failed export left a file"
