@@ -59,7 +59,12 @@ rf_ext4() { rm -f "$W/rf.ext4"; "$RF" export --tree "$W/tree" -o "$W/rf.ext4" --
 rf_qcow2() { rm -f "$W/rf.qcow2"; "$RF" export --tree "$W/tree" -o "$W/rf.qcow2" --quiet; }
 rf_ext4 # warm the page cache and learn the size
 size_k=$(( $(stat -c %s "$W/rf.ext4") / 1024 ))
-mkfs_ext4() { rm -f "$W/ref.ext4"; mke2fs -q -F -t ext4 -d "$W/tree" "$W/ref.ext4" "${size_k}k"; }
+# 4 KiB blocks and 256-byte inodes as ours: mke2fs.conf's "small" type (under 512 MiB) would
+# otherwise pick 1 KiB blocks and 128-byte inodes, another filesystem
+mkfs_ext4() {
+	rm -f "$W/ref.ext4"
+	mke2fs -q -F -t ext4 -b 4096 -I 256 -d "$W/tree" "$W/ref.ext4" "${size_k}k"
+}
 mkfs_qcow2() { mkfs_ext4 && rm -f "$W/ref.qcow2" && qemu-img convert -O qcow2 "$W/ref.ext4" "$W/ref.qcow2"; }
 mkfs_ext4 > /dev/null 2>&1
 
