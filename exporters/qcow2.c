@@ -18,23 +18,26 @@ struct qcow2_state {
 	struct ext4w *w;
 };
 
-/* An unnamed temporary file beside the output (same filesystem, so the space check is the
- * output's), else in $TMPDIR or /tmp. */
+/* An unnamed temporary file beside the output (same filesystem, so a full disk shows up as
+ * the output's), else in $TMPDIR or /tmp. A name without a directory (exp_export_fd's name,
+ * e.g. for the mount's control directory, where the working directory may be the mount
+ * itself) goes straight to $TMPDIR. */
 static int open_raw(const char *out_path)
 {
-	char dir[PATH_MAX];
 	const char *slash = strrchr(out_path, '/');
-	size_t n = slash ? (size_t)(slash - out_path) : 0;
-	if (n >= sizeof(dir))
-		n = 0;
-	memcpy(dir, out_path, n);
-	dir[n] = 0;
-	int fd = open(slash ? (n ? dir : "/") : ".", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd >= 0)
-		return fd;
+	if (slash) {
+		char dir[PATH_MAX];
+		size_t n = (size_t)(slash - out_path);
+		if (n < sizeof(dir)) {
+			memcpy(dir, out_path, n);
+			dir[n] = 0;
+			int fd = open(n ? dir : "/", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+			if (fd >= 0)
+				return fd;
+		}
+	}
 	const char *t = getenv("TMPDIR");
-	fd = open(t && *t ? t : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	return fd;
+	return open(t && *t ? t : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
 }
 
 static int qcow2_open(struct exp_ctx *c)
