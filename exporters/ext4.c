@@ -48,5 +48,9 @@ static void ext4_destroy(struct exp_ctx *c)
 }
 
 static const char *const ext4_suffixes[] = {".ext4", ".img", NULL};
-const struct exporter_ops exp_ext4_ops = {.name = "ext4", .suffixes = ext4_suffixes,
-	.open = ext4_open, .add = ext4_add, .close = ext4_close, .destroy = ext4_destroy};
+const struct exporter_ops exp_ext4_ops = {.name = "ext4",
+					  .suffixes = ext4_suffixes,
+					  .open = ext4_open,
+					  .add = ext4_add,
+					  .close = ext4_close,
+					  .destroy = ext4_destroy};

@@ -48,7 +48,8 @@ static uint64_t host_data_blocks(const char *path, uint64_t size, uint64_t *exte
 		off_t h = lseek(fd, d, SEEK_HOLE);
 		if (h < 0 || (uint64_t)h > size)
 			h = (off_t)size;
-		uint64_t b0 = (uint64_t)d / EXT4_PLAN_BLOCK, b1 = div_up((uint64_t)h, EXT4_PLAN_BLOCK);
+		uint64_t b0 = (uint64_t)d / EXT4_PLAN_BLOCK,
+			 b1 = div_up((uint64_t)h, EXT4_PLAN_BLOCK);
 		blocks += b1 - b0;
 		runs += div_up(b1 - b0, 32768);
 		pos = h;
@@ -67,8 +68,8 @@ static int plan_node(const struct ovl_node *n, const char *path, void *arg)
 	if (mtime > p->max_mtime)
 		p->max_mtime = mtime;
 	/* an array, not a struct: no padding bytes in the hash */
-	uint64_t rec[] = {a->mode, a->uid, a->gid, a->rdev_major, a->rdev_minor, a->size, n->ino,
-			  (uint64_t)mtime};
+	uint64_t rec[] = {a->mode,	 a->uid,  a->gid, a->rdev_major,
+			  a->rdev_minor, a->size, n->ino, (uint64_t)mtime};
 	XXH3_128bits_update(w->h, path, strlen(path) + 1);
 	XXH3_128bits_update(w->h, &rec, sizeof(rec));
 	if (n->link_target)
@@ -81,8 +82,8 @@ static int plan_node(const struct ovl_node *n, const char *path, void *arg)
 	if (S_ISREG(a->mode)) {
 		uint64_t ext = div_up(div_up(a->size, EXT4_PLAN_BLOCK), 32768) + 1;
 		uint64_t b = n->src.kind == OVL_SRC_HOST
-				     ? host_data_blocks(n->src.host_path, a->size, &ext)
-				     : div_up(a->size, EXT4_PLAN_BLOCK);
+				 ? host_data_blocks(n->src.host_path, a->size, &ext)
+				 : div_up(a->size, EXT4_PLAN_BLOCK);
 		p->data_blocks += b;
 		if (ext > 4) /* past the four extents held in the inode: index/leaf blocks */
 			p->meta_blocks += div_up(ext, 340) + 1;
@@ -127,7 +128,7 @@ int ext4_plan_view(const struct ovl_view *v, const struct exp_options *opt, stru
 		XXH128_canonical_t can;
 		XXH128_canonicalFromHash(&can, hv);
 		memcpy(p.content_hash, can.digest, 16);
-		p.inodes += 16; /* lost+found and the reserved inodes 1..10 and 11 */
+		p.inodes += 16;	    /* lost+found and the reserved inodes 1..10 and 11 */
 		p.meta_blocks += 4; /* lost+found: 16 KiB as mke2fs makes it */
 		*out = p;
 	}

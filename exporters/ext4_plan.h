@@ -10,10 +10,10 @@
 #define EXT4_PLAN_BLOCK 4096u
 
 struct ext4_plan {
-	uint64_t inodes;          /* distinct inodes, reserved ones and lost+found included */
-	uint64_t data_blocks;     /* regular file blocks holding data (holes excluded) */
-	uint64_t meta_blocks;     /* directory, slow symlink, xattr and extent tree blocks */
-	int64_t max_mtime;        /* newest mtime in the export (the epoch when given) */
+	uint64_t inodes;	  /* distinct inodes, reserved ones and lost+found included */
+	uint64_t data_blocks;	  /* regular file blocks holding data (holes excluded) */
+	uint64_t meta_blocks;	  /* directory, slow symlink, xattr and extent tree blocks */
+	int64_t max_mtime;	  /* newest mtime in the export (the epoch when given) */
 	uint8_t content_hash[16]; /* XXH3-128 of the walk's paths and metadata */
 };
 

@@ -31,18 +31,18 @@
 struct ext4w {
 	struct exp_ctx *c;
 	ext2_filsys fs;
-	int fd;                /* the image file (borrowed) */
-	uint64_t off;          /* byte offset of the filesystem in fd */
-	uint64_t blocks;       /* filesystem size in blocks */
-	ext2_ino_t *map;       /* view inode number -> ext4 inode number */
+	int fd;		 /* the image file (borrowed) */
+	uint64_t off;	 /* byte offset of the filesystem in fd */
+	uint64_t blocks; /* filesystem size in blocks */
+	ext2_ino_t *map; /* view inode number -> ext4 inode number */
 	size_t n_map;
-	ext2_ino_t lpf;        /* lost+found */
+	ext2_ino_t lpf;			 /* lost+found */
 	const struct ovl_node *view_lpf; /* the view's /lost+found when it is a directory */
 	bool view_has_lpf;
-	uint8_t *written;      /* by view inode number: inode written (hard links: once) */
-	blk64_t goal;          /* next data block to try: files are laid out one after another */
+	uint8_t *written; /* by view inode number: inode written (hard links: once) */
+	blk64_t goal;	  /* next data block to try: files are laid out one after another */
 	uint8_t uuid[16];
-	char *buf;             /* CHUNK bytes */
+	char *buf; /* CHUNK bytes */
 	/* the extent being grown for the current file */
 	ext2_extent_handle_t eh;
 	struct ext2fs_extent pending;
@@ -59,14 +59,15 @@ static uint64_t div_up(uint64_t a, uint64_t b)
 static int fs_err(struct ext4w *w, errcode_t e, const char *what, const char *path)
 {
 	int code = e == EXT2_ET_BLOCK_ALLOC_FAIL || e == EXT2_ET_INODE_ALLOC_FAIL ||
-				   e == EXT2_ET_DIR_NO_SPACE || e == ENOSPC
-			   ? ENOSPC
+			   e == EXT2_ET_DIR_NO_SPACE || e == ENOSPC
+		       ? ENOSPC
 		   : e > 0 && e < 4096 ? (int)e
 				       : EIO;
 	if (code == ENOSPC)
-		return rf_err_set(w->c->err, ENOSPC,
-				  "%s: ext4: the filesystem is full at /%s (%s); give a larger --size",
-				  w->c->out_path, path, what);
+		return rf_err_set(
+		    w->c->err, ENOSPC,
+		    "%s: ext4: the filesystem is full at /%s (%s); give a larger --size",
+		    w->c->out_path, path, what);
 	return rf_err_set(w->c->err, code, "%s: ext4: %s /%s: %s", w->c->out_path, what, path,
 			  error_message(e));
 }
@@ -131,16 +132,15 @@ static errcode_t make_fs(struct ext4w *w, uint64_t blocks, uint64_t inodes, ext2
 	param.s_log_groups_per_flex = 4;
 	param.s_desc_size = EXT2_MIN_DESC_SIZE_64BIT;
 	param.s_min_extra_isize = param.s_want_extra_isize =
-		sizeof(struct ext2_inode_large) - EXT2_GOOD_OLD_INODE_SIZE;
+	    sizeof(struct ext2_inode_large) - EXT2_GOOD_OLD_INODE_SIZE;
 	param.s_creator_os = EXT2_OS_LINUX;
 	param.s_feature_compat = EXT2_FEATURE_COMPAT_EXT_ATTR | EXT2_FEATURE_COMPAT_DIR_INDEX;
 	param.s_feature_incompat = EXT2_FEATURE_INCOMPAT_FILETYPE | EXT3_FEATURE_INCOMPAT_EXTENTS |
 				   EXT4_FEATURE_INCOMPAT_64BIT | EXT4_FEATURE_INCOMPAT_FLEX_BG;
-	param.s_feature_ro_compat = EXT2_FEATURE_RO_COMPAT_SPARSE_SUPER |
-				    EXT2_FEATURE_RO_COMPAT_LARGE_FILE |
-				    EXT4_FEATURE_RO_COMPAT_HUGE_FILE | EXT4_FEATURE_RO_COMPAT_DIR_NLINK |
-				    EXT4_FEATURE_RO_COMPAT_EXTRA_ISIZE |
-				    EXT4_FEATURE_RO_COMPAT_METADATA_CSUM;
+	param.s_feature_ro_compat =
+	    EXT2_FEATURE_RO_COMPAT_SPARSE_SUPER | EXT2_FEATURE_RO_COMPAT_LARGE_FILE |
+	    EXT4_FEATURE_RO_COMPAT_HUGE_FILE | EXT4_FEATURE_RO_COMPAT_DIR_NLINK |
+	    EXT4_FEATURE_RO_COMPAT_EXTRA_ISIZE | EXT4_FEATURE_RO_COMPAT_METADATA_CSUM;
 	param.s_default_mount_opts = EXT2_DEFM_XATTR_USER | EXT2_DEFM_ACL;
 	char name[32];
 	int dfd = dup(w->fd);
@@ -257,8 +257,8 @@ static errcode_t setup_fs(struct ext4w *w, const struct ext4_plan *p)
 	struct ext2fs_journal_params jp;
 	e = ext2fs_get_journal_params(&jp, fs);
 	if (!e)
-		e = ext2fs_add_journal_inode3(fs, &jp, ~0ULL,
-					      EXT2_MKJOURNAL_LAZYINIT | EXT2_MKJOURNAL_NO_MNT_CHECK);
+		e = ext2fs_add_journal_inode3(
+		    fs, &jp, ~0ULL, EXT2_MKJOURNAL_LAZYINIT | EXT2_MKJOURNAL_NO_MNT_CHECK);
 	return e;
 }
 
@@ -302,10 +302,11 @@ int ext4w_open(struct exp_ctx *c, int fd, uint64_t offset_bytes, struct ext4w **
 			if (!e) {
 				char given[32];
 				format_size(c->opt->size_bytes, given, sizeof(given));
-				r = rf_err_set(c->err, ENOSPC,
-					       "%s: --size %s is too small: the view needs at least "
-					       "%" PRIu64 "M",
-					       c->out_path, given, div_up(min_blocks * BS, 1 << 20));
+				r = rf_err_set(
+				    c->err, ENOSPC,
+				    "%s: --size %s is too small: the view needs at least "
+				    "%" PRIu64 "M",
+				    c->out_path, given, div_up(min_blocks * BS, 1 << 20));
 				goto out;
 			}
 		}
@@ -348,13 +349,20 @@ const uint8_t *ext4w_uuid(const struct ext4w *w)
 static int file_type(uint32_t mode)
 {
 	switch (mode & S_IFMT) {
-	case S_IFREG: return EXT2_FT_REG_FILE;
-	case S_IFDIR: return EXT2_FT_DIR;
-	case S_IFLNK: return EXT2_FT_SYMLINK;
-	case S_IFCHR: return EXT2_FT_CHRDEV;
-	case S_IFBLK: return EXT2_FT_BLKDEV;
-	case S_IFIFO: return EXT2_FT_FIFO;
-	case S_IFSOCK: return EXT2_FT_SOCK;
+	case S_IFREG:
+		return EXT2_FT_REG_FILE;
+	case S_IFDIR:
+		return EXT2_FT_DIR;
+	case S_IFLNK:
+		return EXT2_FT_SYMLINK;
+	case S_IFCHR:
+		return EXT2_FT_CHRDEV;
+	case S_IFBLK:
+		return EXT2_FT_BLKDEV;
+	case S_IFIFO:
+		return EXT2_FT_FIFO;
+	case S_IFSOCK:
+		return EXT2_FT_SOCK;
 	}
 	return EXT2_FT_UNKNOWN;
 }
@@ -379,7 +387,7 @@ static void put_attrs(struct ext4w *w, struct ext2_inode_large *il, const struct
 	il->i_atime = il->i_ctime = il->i_mtime = il->i_crtime = (uint32_t)t;
 	il->i_extra_isize = sizeof(struct ext2_inode_large) - EXT2_GOOD_OLD_INODE_SIZE;
 	il->i_atime_extra = il->i_ctime_extra = il->i_mtime_extra = il->i_crtime_extra =
-		time_extra(t, ns);
+	    time_extra(t, ns);
 }
 
 static errcode_t read_il(ext2_filsys fs, ext2_ino_t ino, struct ext2_inode_large *il)
@@ -416,9 +424,10 @@ static errcode_t add_extent(struct ext4w *w, ext2_ino_t ino, blk64_t lblk, blk64
 {
 	struct ext2fs_extent *x = &w->pending;
 	while (len) {
-		if (w->has_pending && x->e_lblk + x->e_len == lblk && x->e_pblk + x->e_len == pblk &&
-		    x->e_len < MAX_EXTENT_LEN) {
-			blk64_t n = MAX_EXTENT_LEN - x->e_len < len ? MAX_EXTENT_LEN - x->e_len : len;
+		if (w->has_pending && x->e_lblk + x->e_len == lblk &&
+		    x->e_pblk + x->e_len == pblk && x->e_len < MAX_EXTENT_LEN) {
+			blk64_t n =
+			    MAX_EXTENT_LEN - x->e_len < len ? MAX_EXTENT_LEN - x->e_len : len;
 			x->e_len += (uint32_t)n;
 			lblk += n;
 			pblk += n;
@@ -487,15 +496,17 @@ static int put_range(struct ext4w *w, ext2_ino_t ino, const struct ovl_node *n, 
 				if (k < 0 && errno == EINTR)
 					continue;
 				if (k < 0)
-					return rf_err_errno(w->c->err, errno, "%s", n->src.host_path);
+					return rf_err_errno(w->c->err, errno, "%s",
+							    n->src.host_path);
 			} else {
-				k = ovl_node_pread(n, w->buf + got, len - got, pos + got, w->c->err);
+				k = ovl_node_pread(n, w->buf + got, len - got, pos + got,
+						   w->c->err);
 				if (k < 0)
 					return (int)k;
 			}
 			if (k == 0)
-				return rf_err_set(w->c->err, EIO, "/%s: the file shrank during export",
-						  path);
+				return rf_err_set(w->c->err, EIO,
+						  "/%s: the file shrank during export", path);
 			got += (size_t)k;
 		}
 		size_t padded = (len + BS - 1) & ~(size_t)(BS - 1);
@@ -570,8 +581,8 @@ static int begin_inode(struct ext4w *w, ext2_ino_t ino, const struct ovl_node *n
 	il.i_flags = EXT4_EXTENTS_FL;
 	struct ext3_extent_header *eh = (struct ext3_extent_header *)il.i_block;
 	eh->eh_magic = ext2fs_cpu_to_le16(EXT3_EXT_MAGIC);
-	eh->eh_max = ext2fs_cpu_to_le16((sizeof(il.i_block) - sizeof(*eh)) /
-					sizeof(struct ext3_extent));
+	eh->eh_max =
+	    ext2fs_cpu_to_le16((sizeof(il.i_block) - sizeof(*eh)) / sizeof(struct ext3_extent));
 	errcode_t e = ext2fs_inode_size_set(w->fs, (struct ext2_inode *)&il, size_bytes);
 	if (!e)
 		e = write_il(w->fs, ino, &il);
@@ -613,8 +624,7 @@ static int add_file(struct ext4w *w, ext2_ino_t ino, const struct ovl_node *n, c
 	return end_inode(w, ino, path, put_data(w, ino, n, path));
 }
 
-static int add_symlink(struct ext4w *w, ext2_ino_t ino, const struct ovl_node *n,
-		       const char *path)
+static int add_symlink(struct ext4w *w, ext2_ino_t ino, const struct ovl_node *n, const char *path)
 {
 	const char *t = n->link_target ? n->link_target : "";
 	size_t len = strlen(t);
@@ -652,7 +662,7 @@ static int add_special(struct ext4w *w, ext2_ino_t ino, const struct ovl_node *n
 			il.i_block[0] = ext2fs_cpu_to_le32(ma << 8 | mi);
 		else
 			il.i_block[1] =
-				ext2fs_cpu_to_le32((mi & 0xff) | (ma << 8) | ((mi & ~0xffu) << 12));
+			    ext2fs_cpu_to_le32((mi & 0xff) | (ma << 8) | ((mi & ~0xffu) << 12));
 	}
 	errcode_t e = write_il(w->fs, ino, &il);
 	return e ? fs_err(w, e, "inode", path) : 0;
@@ -689,8 +699,8 @@ static int write_dir(struct ext4w *w, ext2_ino_t ino, const struct ovl_node *n,
 	if (r)
 		return r;
 	for (size_t i = 0; i < d->n_blocks; i++) {
-		errcode_t e = ext2fs_dir_block_csum_set(
-			w->fs, ino, (struct ext2_dir_entry *)(d->buf + i * BS));
+		errcode_t e = ext2fs_dir_block_csum_set(w->fs, ino,
+							(struct ext2_dir_entry *)(d->buf + i * BS));
 		if (e)
 			return end_inode(w, ino, path, fs_err(w, e, "directory", path));
 	}
@@ -750,7 +760,8 @@ static int add_dir(struct ext4w *w, ext2_ino_t ino, ext2_ino_t parent, const str
 			if (is_root && w->view_has_lpf && ch == w->view_lpf) {
 				ci = w->lpf;
 			} else {
-				errcode_t e = ext2fs_new_inode(w->fs, ino, (int)ch->attr.mode, 0, &ci);
+				errcode_t e =
+				    ext2fs_new_inode(w->fs, ino, (int)ch->attr.mode, 0, &ci);
 				if (e) {
 					free(d.buf);
 					return fs_err(w, e, "inode for", path);

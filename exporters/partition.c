@@ -143,7 +143,8 @@ int part_write(int fd, const char *kind, uint64_t fs_bytes, const uint8_t uuid[1
 	if (!r)
 		r = put(fd, entries, sizeof(entries), 2 * SECTOR, name, err);
 	if (!r)
-		r = put(fd, entries, sizeof(entries), (alt - GPT_ARRAY_SECTORS) * SECTOR, name, err);
+		r = put(fd, entries, sizeof(entries), (alt - GPT_ARRAY_SECTORS) * SECTOR, name,
+			err);
 	gpt_header(hdr, alt, 1, last_usable, disk_guid, alt - GPT_ARRAY_SECTORS, ecrc);
 	if (!r)
 		r = put(fd, hdr, SECTOR, alt * SECTOR, name, err);

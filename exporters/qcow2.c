@@ -14,7 +14,7 @@
 
 struct qcow2_state {
 	struct exp_ctx sub; /* the ext4 writer's context: the same export, fd = raw */
-	int raw;            /* the temporary raw image, unlinked (O_TMPFILE) */
+	int raw;	    /* the temporary raw image, unlinked (O_TMPFILE) */
 	struct ext4w *w;
 };
 
@@ -79,8 +79,8 @@ static int qcow2_close(struct exp_ctx *c)
 	uint64_t disk = ext4w_size_bytes(s->w);
 	int r = ext4w_close(s->w);
 	if (!r && c->opt->partition)
-		r = part_write(s->raw, c->opt->partition, disk, ext4w_uuid(s->w), c->out_path, &disk,
-			       c->err);
+		r = part_write(s->raw, c->opt->partition, disk, ext4w_uuid(s->w), c->out_path,
+			       &disk, c->err);
 	const char *z = c->opt->compress;
 	struct qcow2_opts o = {.compress = z && strcmp(z, "none"), .level = c->opt->level};
 	if (!r)
@@ -101,5 +101,9 @@ static void qcow2_destroy(struct exp_ctx *c)
 }
 
 static const char *const qcow2_suffixes[] = {".qcow2", NULL};
-const struct exporter_ops exp_qcow2_ops = {.name = "qcow2", .suffixes = qcow2_suffixes,
-	.open = qcow2_open, .add = qcow2_add, .close = qcow2_close, .destroy = qcow2_destroy};
+const struct exporter_ops exp_qcow2_ops = {.name = "qcow2",
+					   .suffixes = qcow2_suffixes,
+					   .open = qcow2_open,
+					   .add = qcow2_add,
+					   .close = qcow2_close,
+					   .destroy = qcow2_destroy};

@@ -14,7 +14,7 @@
 #define CLUSTER (1u << CLUSTER_BITS)
 #define L2_ENTRIES (CLUSTER / 8)
 #define REFS_PER_BLOCK (CLUSTER / 2) /* refcount_order 4: 16-bit refcounts */
-#define BATCH 16                      /* clusters read and written per system call */
+#define BATCH 16		     /* clusters read and written per system call */
 #define OFLAG_COPIED (1ULL << 63)
 #define OFLAG_COMPRESSED (1ULL << 62)
 #define CSIZE_SHIFT (62 - (CLUSTER_BITS - 8))
@@ -24,13 +24,13 @@ struct qw {
 	const char *name;
 	struct rf_err *err;
 	uint64_t vsize, n_clusters, l1_size;
-	uint8_t *cand;      /* bitmap: virtual clusters that may hold data */
+	uint8_t *cand;	    /* bitmap: virtual clusters that may hold data */
 	uint64_t *l2_off;   /* host offset of the L2 table of each L1 entry, 0: none */
-	uint64_t *l2;       /* the L2 tables, L2_ENTRIES per table, in l2_off order */
+	uint64_t *l2;	    /* the L2 tables, L2_ENTRIES per table, in l2_off order */
 	uint64_t *l2_index; /* L1 index -> slot in l2 */
-	uint16_t *refs;     /* refcount of each host cluster */
+	uint16_t *refs;	    /* refcount of each host cluster */
 	uint64_t n_refs;    /* host clusters the refcount blocks cover */
-	uint64_t pos;       /* next free host byte */
+	uint64_t pos;	    /* next free host byte */
 	z_stream z;
 	bool has_z;
 };
@@ -61,7 +61,8 @@ static uint64_t div_up(uint64_t a, uint64_t b)
 static int put(struct qw *q, const void *buf, size_t len, uint64_t off)
 {
 	for (size_t done = 0; done < len;) {
-		ssize_t k = pwrite(q->out, (const char *)buf + done, len - done, (off_t)(off + done));
+		ssize_t k =
+		    pwrite(q->out, (const char *)buf + done, len - done, (off_t)(off + done));
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0)
@@ -192,7 +193,7 @@ static int stream_data(struct qw *q)
 					memcpy(buf + k * CLUSTER, buf + i * CLUSTER, CLUSTER);
 				uint64_t vc = c + i, host = start + k * CLUSTER;
 				q->l2[q->l2_index[vc / L2_ENTRIES] * L2_ENTRIES + vc % L2_ENTRIES] =
-					host | OFLAG_COPIED;
+				    host | OFLAG_COPIED;
 				q->refs[host / CLUSTER] = 1;
 				k++;
 			}
@@ -219,7 +220,7 @@ static int write_header(struct qw *q, uint64_t l1_off, uint64_t rt_off, uint64_t
 	be64(h + 40, l1_off);
 	be64(h + 48, rt_off);
 	be32(h + 56, (uint32_t)rt_clusters);
-	be32(h + 96, 4);   /* refcount_order: 16 bits */
+	be32(h + 96, 4);    /* refcount_order: 16 bits */
 	be32(h + 100, 104); /* header_length */
 	return put(q, h, sizeof(h), 0);
 }
@@ -324,8 +325,8 @@ static int convert(struct qw *q, const struct qcow2_opts *o)
 int qcow2_convert(int in_fd, uint64_t virtual_bytes, int out_fd, const struct qcow2_opts *o,
 		  const char *name, struct rf_err *err)
 {
-	struct qw q = {.in = in_fd, .out = out_fd, .name = name, .err = err,
-		       .vsize = virtual_bytes};
+	struct qw q = {
+	    .in = in_fd, .out = out_fd, .name = name, .err = err, .vsize = virtual_bytes};
 	int r = convert(&q, o);
 	if (q.has_z)
 		deflateEnd(&q.z);

@@ -89,14 +89,14 @@ static void test_convert_layouts(void **state)
 	assert_true(fd >= 0);
 	uint64_t size = 513 * MIB + 1000; /* two L2 tables, a partial last cluster */
 	assert_int_equal(ftruncate(fd, (off_t)size), 0);
-	put_at(fd, 0, 4096, 1, true);                 /* the first cluster, partly */
-	put_at(fd, 3 * 65536 - 100, 300, 2, true);    /* straddles two clusters */
-	put_at(fd, 10 * MIB, 3 * MIB + 7, 3, false);  /* compressible run */
-	put_at(fd, 100 * MIB, 2 * MIB, 4, true);      /* incompressible run */
-	char zeros[65536] = {0};                      /* written zeros: data, but zero */
+	put_at(fd, 0, 4096, 1, true);		     /* the first cluster, partly */
+	put_at(fd, 3 * 65536 - 100, 300, 2, true);   /* straddles two clusters */
+	put_at(fd, 10 * MIB, 3 * MIB + 7, 3, false); /* compressible run */
+	put_at(fd, 100 * MIB, 2 * MIB, 4, true);     /* incompressible run */
+	char zeros[65536] = {0};		     /* written zeros: data, but zero */
 	assert_int_equal(pwrite(fd, zeros, sizeof(zeros), (off_t)(200 * MIB)), 65536);
 	put_at(fd, 512 * MIB - 65536, 2 * 65536, 5, true); /* across the L2 boundary */
-	put_at(fd, size - 500, 500, 6, true);              /* the partial last cluster */
+	put_at(fd, size - 500, 500, 6, true);		   /* the partial last cluster */
 	close(fd);
 	convert(raw, q, false);
 	convert(raw, qz, true);
@@ -156,8 +156,8 @@ static void test_export_view(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_convert_layouts),
-		cmocka_unit_test(test_export_view),
+	    cmocka_unit_test(test_convert_layouts),
+	    cmocka_unit_test(test_export_view),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
