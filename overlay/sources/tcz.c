@@ -221,11 +221,14 @@ static int read_xattrs(struct load_ctx *c, const sqfs_inode_generic_t *in, const
 				       sqfs_reason(e));
 		} else {
 			const char *prefix = sqfs_get_xattr_prefix(key->type & SQFS_XATTR_PREFIX_MASK);
+			/* libsquashfs 1.x hands back the key with its namespace prefix already
+			 * prepended and NUL-terminated; key->size counts the name alone */
+			const char *kname = (const char *)key->key;
+			bool full = prefix && !strncmp(kname, prefix, strlen(prefix));
 			if (!prefix) {
 				r = rf_err_set(c->err, EINVAL, "%s: /%s: unknown xattr namespace %u",
 					       img, path, key->type & SQFS_XATTR_PREFIX_MASK);
-			} else if (asprintf(&xs[n].name, "%s%.*s", prefix, (int)key->size,
-					    (const char *)key->key) < 0 ||
+			} else if (asprintf(&xs[n].name, "%s%s", full ? "" : prefix, kname) < 0 ||
 				   !(xs[n].value = malloc(val->size ? val->size : 1))) {
 				r = rf_err_set(c->err, ENOMEM, "out of memory");
 			} else {
