@@ -146,8 +146,10 @@ static int read_xattrs(struct arc_load *l, struct archive_entry *ae, struct arc_
 	size_t size;
 	while (r->n_xattrs < (size_t)n && archive_entry_xattr_next(ae, &name, &val, &size) == 0) {
 		struct ovl_xattr *x = &r->xattrs[r->n_xattrs];
-		if (!(x->name = strdup(name)) || !(x->value = malloc(size ? size : 1)))
+		if (!(x->name = strdup(name)) || !(x->value = malloc(size ? size : 1))) {
+			free(x->name);
 			return rf_err_set(l->err, ENOMEM, "out of memory");
+		}
 		memcpy(x->value, val, size);
 		x->size = size;
 		r->n_xattrs++;

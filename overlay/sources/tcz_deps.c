@@ -167,19 +167,18 @@ static int visit_deps(struct walk *w, const char *name)
 	char *who = strrchr(dep_path, '/') + 1;
 	ssize_t n;
 	while (!r && (n = getline(&line, &cap, f)) >= 0) {
-		char *s = line;
-		while (*s && isspace((unsigned char)*s))
-			s++;
-		char *e = s + strlen(s);
-		while (e > s && isspace((unsigned char)e[-1]))
-			*--e = '\0';
-		if (!*s || *s == '#')
-			continue;
-		char *dep = NULL;
-		r = canonical_name(w, s, who, &dep);
-		if (!r)
-			r = visit(w, dep, who);
-		free(dep);
+		/* tce-load word-splits the file: names are separated by any white space */
+		char *save = NULL;
+		for (char *tok = strtok_r(line, " \t\r\n\v\f", &save); tok && !r;
+		     tok = strtok_r(NULL, " \t\r\n\v\f", &save)) {
+			if (*tok == '#')
+				break;
+			char *dep = NULL;
+			r = canonical_name(w, tok, who, &dep);
+			if (!r)
+				r = visit(w, dep, who);
+			free(dep);
+		}
 	}
 	if (!r && ferror(f))
 		r = rf_err_errno(w->err, EIO, "%s", dep_path);

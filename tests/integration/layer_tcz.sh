@@ -30,9 +30,9 @@ printf '#!/bin/sh\nln -s /usr/local/bin/tool /usr/bin/tool\n' > "$T/pkg/app/usr/
 printf '#!/bin/sh\n: liba setup\n' > "$T/pkg/liba/usr/local/tce.installed/liba"
 chmod 755 "$T/pkg/app/usr/local/tce.installed/app" "$T/pkg/liba/usr/local/tce.installed/liba"
 for p in base liba libb app; do mkpkg $p -all-root; done
-printf 'liba.tcz\n\nlibb\n' > "$opt/app.tcz.dep"
-printf 'base.tcz\n' > "$opt/liba.tcz.dep"
-printf '\nbase\n\n' > "$opt/libb.tcz.dep"
+printf 'liba.tcz  libb\n\n' > "$opt/app.tcz.dep"
+printf "base.tcz\n" > "$opt/liba.tcz.dep"
+printf '\r\nbase\r\n\n' > "$opt/libb.tcz.dep"
 
 "$RF" ls --long --hash --tcz "$opt" app > "$T/got-full.txt"
 grep -q "	tcz .*optional app\$" "$T/got-full.txt" || fail "layer label missing"
