@@ -72,7 +72,15 @@ EOF
 grep -qx 'crw------- 0 5 5,1 /dev/console' "$T/dev.txt" || fail "char device: $(cat "$T/dev.txt")"
 grep -qx 'brw-rw---- 0 6 254,16 /dev/vda' "$T/dev.txt" || fail "block device: $(cat "$T/dev.txt")"
 grep -qx -- '-rwxr-xr-x 1000 1001 8 /bin/ping' "$T/dev.txt" || fail "owner: $(cat "$T/dev.txt")"
-ok "device nodes and owners as stored"
+# a TinyCore-like base: newc with device nodes (bsdtar writes them from an mtree spec)
+printf '#mtree\n./dev type=dir mode=0755 uid=0 gid=0\n%s\n%s\n' \
+	'./dev/console type=char mode=0600 uid=0 gid=5 device=native,5,1' \
+	'./dev/sda type=block mode=0660 uid=0 gid=6 device=native,8,0' > "$T/core.mtree"
+(cd "$T" && bsdtar -cf - --format newc @core.mtree) | gzip > "$T/core.gz"
+"$RF" ls --long --archive "$T/core.gz" | cut -f1 > "$T/core.txt"
+grep -qx 'crw------- 0 5 5,1 /dev/console' "$T/core.txt" || fail "newc char device: $(cat "$T/core.txt")"
+grep -qx 'brw-rw---- 0 6 8,0 /dev/sda' "$T/core.txt" || fail "newc block device: $(cat "$T/core.txt")"
+ok "device nodes and owners as stored (tar, newc)"
 
 # malicious archives: nothing outside the root
 mkdir -p "$T/evil/sub"
