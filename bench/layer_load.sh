@@ -23,6 +23,7 @@ run() { # LABEL ARGS...
 run "archive cpio.gz: ls" ls --archive "$T/base.cpio.gz"
 run "archive cpio.gz: ls --long --hash" ls --long --hash --archive "$T/base.cpio.gz"
 run "archive cpio (plain): ls" ls --archive "$T/base.cpio"
+run "archive cpio (plain): ls --long --hash" ls --long --hash --archive "$T/base.cpio"
 run "tcz: ls" ls --tcz "$T/opt" base
 run "tcz: ls --long --hash" ls --long --hash --tcz "$T/opt" base
 run "tree (reference): ls --long --hash" ls --long --hash --tree "$src"

@@ -1,6 +1,7 @@
 /* The archive layer: `archive FILE`, a cpio (newc, odc) or tar (ustar, pax, GNU) archive, plain
- * or compressed with anything libarchive reads. libarchive reads sequentially, so the content
- * is decompressed once into an unlinked temporary file (O_TMPFILE in $TMPDIR) and served from
+ * or compressed with anything libarchive reads. libarchive reads sequentially: a member stored
+ * whole and uncompressed is served from its offset in FILE itself; any other content is
+ * decompressed once into an unlinked temporary file (O_TMPFILE in $TMPDIR) and served from
  * offsets there. Entries with an absolute path or a ".." component are refused. */
 #include <archive.h>
 #include <archive_entry.h>
@@ -18,6 +19,10 @@
 #include "view.h"
 
 #define ARC_BLOCK (64u * 1024)
+/* what the read callback hands libarchive at a time */
+#define ARC_READ_BUF (1u << 20)
+/* cookie bit: the offset is in FILE itself, not in the spool */
+#define ARC_DIRECT (1ull << 63)
 
 struct arc_rec {
 	char *path; /* normalized guest path */
@@ -32,7 +37,8 @@ struct arc_rec {
 };
 
 struct arc_priv {
-	int fd; /* the spool: unlinked, holds every regular file's content */
+	int fd;     /* the spool: unlinked, holds the content not served from FILE */
+	int src_fd; /* FILE, for members stored uncompressed (-1 when not a regular file) */
 	char *file;
 };
 
@@ -42,6 +48,12 @@ struct arc_load {
 	uint64_t spool_end;
 	struct arc_rec *recs;
 	size_t n, cap;
+	/* FILE as libarchive reads it, one buffer at a time through read_cb: a data block that
+	 * points into buf is FILE's own bytes at buf_off + (block - buf). NULL when FILE is not a
+	 * regular file (libarchive then reads it by name). */
+	char *buf;
+	uint64_t buf_off, next_off;
+	size_t buf_len;
 	struct rf_err *err;
 };
 
@@ -86,12 +98,64 @@ static int spool_open(struct arc_load *l)
 	return 0;
 }
 
+static int spool_write(struct arc_load *l, const void *p, size_t size, uint64_t at)
+{
+	for (size_t done = 0; done < size;) {
+		ssize_t w = pwrite(l->priv->fd, (const char *)p + done, size - done,
+				   (off_t)(at + done));
+		if (w < 0)
+			return rf_err_errno(l->err, errno, "%s: writing the temporary copy", l->file);
+		done += (size_t)w;
+	}
+	return 0;
+}
+
+static la_ssize_t read_cb(struct archive *a, void *ud, const void **out)
+{
+	struct arc_load *l = ud;
+	ssize_t n;
+	do
+		n = pread(l->priv->src_fd, l->buf, ARC_READ_BUF, (off_t)l->next_off);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		archive_set_error(a, errno, "read error");
+		return -1;
+	}
+	l->buf_off = l->next_off;
+	l->buf_len = (size_t)n;
+	l->next_off += (uint64_t)n;
+	*out = l->buf;
+	return n;
+}
+
+/* Copy len bytes of FILE at offset at into the spool at offset to. */
+static int spool_copy(struct arc_load *l, uint64_t at, uint64_t len, uint64_t to)
+{
+	char *tmp = malloc(ARC_BLOCK);
+	int r = tmp ? 0 : rf_err_set(l->err, ENOMEM, "out of memory");
+	for (uint64_t done = 0; !r && done < len;) {
+		size_t want = len - done < ARC_BLOCK ? (size_t)(len - done) : ARC_BLOCK;
+		ssize_t n = pread(l->priv->src_fd, tmp, want, (off_t)(at + done));
+		if (n <= 0)
+			r = rf_err_errno(l->err, n < 0 ? errno : EIO, "%s", l->file);
+		else if (!(r = spool_write(l, tmp, (size_t)n, to + done)))
+			done += (uint64_t)n;
+	}
+	free(tmp);
+	return r;
+}
+
+/* Record where r's content is: its offset in FILE when every block came straight from the map,
+ * in order and contiguous (an uncompressed, non-sparse member); else a copy in the spool. */
 static int spool_data(struct arc_load *l, struct archive *a, struct arc_rec *r)
 {
 	char buf[256];
 	const void *blk;
 	size_t size;
 	la_int64_t off;
+	bool is_direct = l->buf != NULL;
+	uint64_t direct_at = 0, direct_len = 0;
+	int e = 0;
 	r->data_off = l->spool_end;
 	for (;;) {
 		int s = archive_read_data_block(a, &blk, &size, &off);
@@ -102,15 +166,33 @@ static int spool_data(struct arc_load *l, struct archive *a, struct arc_rec *r)
 		if (off < 0 || (uint64_t)off + size > r->attr.size)
 			return rf_err_set(l->err, EINVAL, "%s: entry '%s': data past its size",
 					  l->file, shown(r->raw, buf));
-		for (size_t done = 0; done < size;) {
-			ssize_t w = pwrite(l->priv->fd, (const char *)blk + done, size - done,
-					   (off_t)(r->data_off + (uint64_t)off + done));
-			if (w < 0)
-				return rf_err_errno(l->err, errno, "%s: writing the temporary copy",
-						    l->file);
-			done += (size_t)w;
+		if (!size)
+			continue;
+		const char *p = blk;
+		if (is_direct) {
+			bool in_buf = p >= l->buf && (size_t)(p - l->buf) + size <= l->buf_len;
+			uint64_t at = in_buf ? l->buf_off + (uint64_t)(p - l->buf) : 0;
+			if (in_buf && (uint64_t)off == direct_len &&
+			    (!direct_len || at == direct_at + direct_len)) {
+				if (!direct_len)
+					direct_at = at;
+				direct_len += size;
+				continue;
+			}
+			/* not one run of FILE after all: what came so far goes to the spool too */
+			is_direct = false;
+			if (direct_len && (e = spool_copy(l, direct_at, direct_len, r->data_off)))
+				return e;
 		}
+		if ((e = spool_write(l, p, size, r->data_off + (uint64_t)off)))
+			return e;
 	}
+	if (is_direct && direct_len == r->attr.size) {
+		r->data_off = ARC_DIRECT | direct_at;
+		return 0;
+	}
+	if (is_direct && direct_len && (e = spool_copy(l, direct_at, direct_len, r->data_off)))
+		return e;
 	l->spool_end += r->attr.size;
 	return 0;
 }
@@ -305,6 +387,8 @@ static void archive_layer_destroy(struct ovl_layer *layer)
 		return;
 	if (p->fd >= 0)
 		close(p->fd);
+	if (p->src_fd >= 0)
+		close(p->src_fd);
 	free(p->file);
 	free(p);
 	layer->priv = NULL;
@@ -319,6 +403,7 @@ static int archive_layer_load(struct ovl_layer *layer, struct ovl_view *view, st
 		return rf_err_set(err, ENOMEM, "out of memory");
 	}
 	p->fd = -1;
+	p->src_fd = -1;
 	layer->priv = p;
 	struct arc_load l = {.file = file, .priv = p, .err = err};
 	struct stat st;
@@ -326,14 +411,24 @@ static int archive_layer_load(struct ovl_layer *layer, struct ovl_view *view, st
 		return rf_err_errno(err, errno, "%s", file);
 	if (S_ISDIR(st.st_mode))
 		return rf_err_set(err, EISDIR, "%s: a directory, not an archive (use tree)", file);
+	if (S_ISREG(st.st_mode) && st.st_size > 0) {
+		p->src_fd = open(file, O_RDONLY | O_CLOEXEC);
+		if (p->src_fd < 0)
+			return rf_err_errno(err, errno, "%s", file);
+		if (!(l.buf = malloc(ARC_READ_BUF)))
+			return rf_err_set(err, ENOMEM, "out of memory");
+	}
 	struct archive *a = archive_read_new();
-	if (!a)
+	if (!a) {
+		free(l.buf);
 		return rf_err_set(err, ENOMEM, "out of memory");
+	}
 	archive_read_support_filter_all(a);
 	archive_read_support_format_cpio(a);
 	archive_read_support_format_tar(a);
 	int r = spool_open(&l);
-	if (!r && archive_read_open_filename(a, file, ARC_BLOCK) != ARCHIVE_OK)
+	if (!r && (l.buf ? archive_read_open(a, &l, NULL, read_cb, NULL)
+			 : archive_read_open_filename(a, file, ARC_BLOCK)) != ARCHIVE_OK)
 		r = lib_error(&l, a, "");
 	while (!r) {
 		struct archive_entry *ae;
@@ -366,6 +461,7 @@ static int archive_layer_load(struct ovl_layer *layer, struct ovl_view *view, st
 	}
 	free_recs(&l);
 	archive_read_free(a);
+	free(l.buf);
 	return r;
 }
 
@@ -373,19 +469,21 @@ static ssize_t archive_layer_read(struct ovl_layer *layer, uint64_t cookie, void
 				  uint64_t off, struct rf_err *err)
 {
 	struct arc_priv *p = layer->priv;
+	int fd = cookie & ARC_DIRECT ? p->src_fd : p->fd;
+	uint64_t base = cookie & ~ARC_DIRECT;
 	size_t done = 0;
 	/* pread on one descriptor needs no lock: FUSE and exporter threads share it */
 	while (done < len) {
-		ssize_t n = pread(p->fd, (char *)buf + done, len - done,
-				  (off_t)(cookie + off + done));
+		ssize_t n = pread(fd, (char *)buf + done, len - done, (off_t)(base + off + done));
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
-			return rf_err_errno(err, errno, "%s: reading the temporary copy", p->file);
+			return rf_err_errno(err, errno, "%s: reading%s", p->file,
+					    fd == p->fd ? " the temporary copy" : "");
 		}
 		if (!n)
-			return rf_err_set(err, EIO, "%s: temporary copy shorter than expected",
-					  p->file);
+			return rf_err_set(err, EIO, "%s: %s shorter than expected", p->file,
+					  fd == p->fd ? "temporary copy" : "file (changed since loading?)");
 		done += (size_t)n;
 	}
 	return (ssize_t)done;

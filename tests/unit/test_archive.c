@@ -1,6 +1,7 @@
 /* Unit tests of the archive layer (overlay/sources/archive.c) on archives made by GNU cpio and
  * GNU tar: hard links share an inode and one content whichever member carries the data,
- * xattrs as stored, a "." entry sets the root, and concurrent reads are safe. */
+ * xattrs as stored, a "." entry sets the root, uncompressed members read in place, sparse
+ * members, and concurrent reads are safe. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -88,7 +89,7 @@ static void test_hard_links(void **state)
 	   "(cd src && find . | cpio -o -H odc 2>/dev/null) | gzip > t.odc.gz && "
 	   "tar -C src -cf t.tar . && tar -C src --format=posix -cJf t.pax.xz .",
 	   d);
-	check_links(d, "t.cpio");
+	check_links(d, "t.cpio"); /* uncompressed: served from the archive itself */
 	check_links(d, "t.odc.gz");
 	check_links(d, "t.tar");
 	check_links(d, "t.pax.xz");
@@ -179,12 +180,66 @@ static void test_concurrent_reads_and_sparse(void **state)
 	tu_rmtree(d);
 }
 
+/* Members of an uncompressed archive are read from the archive itself; a sparse member (its
+ * blocks not one run of the file) and compressed content come from the spool. */
+static void test_direct_and_spooled(void **state)
+{
+	(void)state;
+	char *d = tu_mkdtemp();
+	sh("cd %s && mkdir -p src && seq 1 30000 > src/plain && printf head > src/sparse && "
+	   "head -c 3500000 /dev/urandom > src/big && "
+	   "truncate -s 300000 src/sparse && printf tail >> src/sparse && "
+	   "tar -C src -S -cf t.tar . && gzip -k t.tar",
+	   d);
+	for (int gz = 0; gz < 2; gz++) {
+		struct rf_err err = {0};
+		struct ovl_view *v = build(d, gz ? "archive ./t.tar.gz\n" : "archive ./t.tar\n", &err);
+		assert_non_null(v);
+		const struct ovl_node *pl = ovl_view_lookup(v, "plain");
+		const struct ovl_node *sp = ovl_view_lookup(v, "sparse");
+		assert_non_null(pl);
+		assert_non_null(sp);
+		assert_int_equal(!!(pl->src.cookie & (1ull << 63)), !gz);
+		assert_int_equal(sp->src.cookie & (1ull << 63), 0);
+		char *c = read_all(pl);
+		assert_int_equal(strncmp(c, "1\n2\n3\n", 6), 0);
+		assert_int_equal(strcmp(c + pl->attr.size - 6, "30000\n"), 0);
+		free(c);
+		/* 3.5 MB spans several of libarchive's input buffers: still read in place */
+		const struct ovl_node *big = ovl_view_lookup(v, "big");
+		assert_non_null(big);
+		assert_int_equal(!!(big->src.cookie & (1ull << 63)), !gz);
+		c = read_all(big);
+		char *src_big = tu_path(d, "src/big");
+		FILE *f = fopen(src_big, "rb");
+		assert_non_null(f);
+		char *want = malloc(big->attr.size);
+		assert_int_equal(fread(want, 1, big->attr.size, f), big->attr.size);
+		fclose(f);
+		assert_memory_equal(c, want, big->attr.size);
+		free(want);
+		free(src_big);
+		free(c);
+		assert_int_equal(sp->attr.size, 300004);
+		c = read_all(sp);
+		assert_memory_equal(c, "head", 4);
+		for (size_t i = 4; i < 300000; i++)
+			if (c[i])
+				fail_msg("sparse byte %zu is %d", i, c[i]);
+		assert_memory_equal(c + 300000, "tail", 4);
+		free(c);
+		ovl_view_free(v);
+	}
+	tu_rmtree(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hard_links),
 		cmocka_unit_test(test_xattrs),
 		cmocka_unit_test(test_concurrent_reads_and_sparse),
+		cmocka_unit_test(test_direct_and_spooled),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
