@@ -29,15 +29,15 @@ struct arc_rec {
 	char *raw;  /* the name as stored, for messages */
 	struct ovl_attr attr;
 	char *link_target;
-	char *hardlink;    /* normalized path of an earlier entry, NULL when not a hard link */
+	char *hardlink;	   /* normalized path of an earlier entry, NULL when not a hard link */
 	uint64_t data_off; /* offset of the content in the spool file */
-	uint64_t key;      /* hard-link group: 1 + index of the group's first member */
+	uint64_t key;	   /* hard-link group: 1 + index of the group's first member */
 	struct ovl_xattr *xattrs;
 	size_t n_xattrs;
 };
 
 struct arc_priv {
-	int fd;     /* the spool: unlinked, holds the content not served from FILE */
+	int fd;	    /* the spool: unlinked, holds the content not served from FILE */
 	int src_fd; /* FILE, for members stored uncompressed (-1 when not a regular file) */
 	char *file;
 };
@@ -101,10 +101,11 @@ static int spool_open(struct arc_load *l)
 static int spool_write(struct arc_load *l, const void *p, size_t size, uint64_t at)
 {
 	for (size_t done = 0; done < size;) {
-		ssize_t w = pwrite(l->priv->fd, (const char *)p + done, size - done,
-				   (off_t)(at + done));
+		ssize_t w =
+		    pwrite(l->priv->fd, (const char *)p + done, size - done, (off_t)(at + done));
 		if (w < 0)
-			return rf_err_errno(l->err, errno, "%s: writing the temporary copy", l->file);
+			return rf_err_errno(l->err, errno, "%s: writing the temporary copy",
+					    l->file);
 		done += (size_t)w;
 	}
 	return 0;
@@ -273,8 +274,8 @@ static int read_entry(struct arc_load *l, struct archive *a, struct archive_entr
 	switch (mode & S_IFMT) {
 	case S_IFREG:
 		r->attr.size = archive_entry_size_is_set(ae) && archive_entry_size(ae) > 0
-				       ? (uint64_t)archive_entry_size(ae)
-				       : 0;
+				   ? (uint64_t)archive_entry_size(ae)
+				   : 0;
 		break;
 	case S_IFLNK: {
 		const char *t = archive_entry_symlink(ae);
@@ -352,7 +353,8 @@ static int link_groups(struct arc_load *l)
 			continue;
 		size_t best = i;
 		for (size_t k = i + 1; k < l->n; k++)
-			if (l->recs[k].key == r->key && l->recs[k].attr.size >= l->recs[best].attr.size)
+			if (l->recs[k].key == r->key &&
+			    l->recs[k].attr.size >= l->recs[best].attr.size)
 				best = k;
 		for (size_t k = i; k < l->n; k++)
 			if (l->recs[k].key == r->key && k != best) {
@@ -448,12 +450,12 @@ static int archive_layer_load(struct ovl_layer *layer, struct ovl_view *view, st
 	for (size_t i = 0; i < l.n && !r; i++) {
 		struct arc_rec *rec = &l.recs[i];
 		struct ovl_entry e = {
-			.path = rec->path,
-			.attr = rec->attr,
-			.link_target = rec->link_target,
-			.hardlink_key = rec->key,
-			.xattrs = rec->xattrs,
-			.n_xattrs = rec->n_xattrs,
+		    .path = rec->path,
+		    .attr = rec->attr,
+		    .link_target = rec->link_target,
+		    .hardlink_key = rec->key,
+		    .xattrs = rec->xattrs,
+		    .n_xattrs = rec->n_xattrs,
 		};
 		if (S_ISREG(rec->attr.mode) && rec->attr.size)
 			e.src = (struct ovl_src){.kind = OVL_SRC_LAYER, .cookie = rec->data_off};
@@ -483,19 +485,20 @@ static ssize_t archive_layer_read(struct ovl_layer *layer, uint64_t cookie, void
 		}
 		if (!n)
 			return rf_err_set(err, EIO, "%s: %s shorter than expected", p->file,
-					  fd == p->fd ? "temporary copy" : "file (changed since loading?)");
+					  fd == p->fd ? "temporary copy"
+						      : "file (changed since loading?)");
 		done += (size_t)n;
 	}
 	return (ssize_t)done;
 }
 
 const struct layer_ops layer_archive_ops = {
-	.kind = "archive",
-	.usage = "FILE",
-	.min_args = 1,
-	.max_args = 1,
-	.path_args = 1u << 0,
-	.load = archive_layer_load,
-	.read = archive_layer_read,
-	.destroy = archive_layer_destroy,
+    .kind = "archive",
+    .usage = "FILE",
+    .min_args = 1,
+    .max_args = 1,
+    .path_args = 1u << 0,
+    .load = archive_layer_load,
+    .read = archive_layer_read,
+    .destroy = archive_layer_destroy,
 };

@@ -49,7 +49,7 @@ struct tcz_pkg {
 struct tcz_file {
 	size_t pkg;
 	const sqfs_inode_generic_t *inode; /* borrowed from the package's tree */
-	char *path;                        /* guest path, for messages */
+	char *path;			   /* guest path, for messages */
 };
 
 struct tcz_priv {
@@ -220,14 +220,16 @@ static int read_xattrs(struct load_ctx *c, const sqfs_inode_generic_t *in, const
 			r = rf_err_set(c->err, sqfs_errno(e), "%s: /%s: xattrs: %s", img, path,
 				       sqfs_reason(e));
 		} else {
-			const char *prefix = sqfs_get_xattr_prefix(key->type & SQFS_XATTR_PREFIX_MASK);
+			const char *prefix =
+			    sqfs_get_xattr_prefix(key->type & SQFS_XATTR_PREFIX_MASK);
 			/* libsquashfs 1.x hands back the key with its namespace prefix already
 			 * prepended and NUL-terminated; key->size counts the name alone */
 			const char *kname = (const char *)key->key;
 			bool full = prefix && !strncmp(kname, prefix, strlen(prefix));
 			if (!prefix) {
-				r = rf_err_set(c->err, EINVAL, "%s: /%s: unknown xattr namespace %u",
-					       img, path, key->type & SQFS_XATTR_PREFIX_MASK);
+				r = rf_err_set(c->err, EINVAL,
+					       "%s: /%s: unknown xattr namespace %u", img, path,
+					       key->type & SQFS_XATTR_PREFIX_MASK);
 			} else if (asprintf(&xs[n].name, "%s%s", full ? "" : prefix, kname) < 0 ||
 				   !(xs[n].value = malloc(val->size ? val->size : 1))) {
 				r = rf_err_set(c->err, ENOMEM, "out of memory");
@@ -314,8 +316,7 @@ static int inode_entry(struct load_ctx *c, const sqfs_tree_node_t *n, const char
 		memcpy(*target, in->extra, len);
 		(*target)[len] = '\0';
 		if (strlen(*target) != len || !len)
-			return rf_err_set(c->err, EINVAL, "%s: /%s: bad symlink target", img,
-					  path);
+			return rf_err_set(c->err, EINVAL, "%s: /%s: bad symlink target", img, path);
 		e->link_target = *target;
 		e->attr.size = len;
 		break;
@@ -446,9 +447,9 @@ static int put_installed(struct load_ctx *c)
 	}
 	if (!r && p->setup_list) {
 		struct ovl_entry e = {
-			.path = TCE_SETUP_LIST,
-			.attr = {.mode = S_IFREG | 0644, .size = p->setup_len},
-			.src = {.kind = OVL_SRC_MEM, .data = p->setup_list},
+		    .path = TCE_SETUP_LIST,
+		    .attr = {.mode = S_IFREG | 0644, .size = p->setup_len},
+		    .src = {.kind = OVL_SRC_MEM, .data = p->setup_list},
 		};
 		r = ovl_view_put(c->view, c->layer, &e, NULL, c->err);
 	}
@@ -565,12 +566,12 @@ static ssize_t tcz_read(struct ovl_layer *layer, uint64_t cookie, void *buf, siz
 }
 
 const struct layer_ops layer_tcz_ops = {
-	.kind = "tcz",
-	.usage = "DIR PKG... [kernel=VERSION]",
-	.min_args = 2,
-	.max_args = -1,
-	.path_args = 1u << 0,
-	.load = tcz_load,
-	.read = tcz_read,
-	.destroy = tcz_destroy,
+    .kind = "tcz",
+    .usage = "DIR PKG... [kernel=VERSION]",
+    .min_args = 2,
+    .max_args = -1,
+    .path_args = 1u << 0,
+    .load = tcz_load,
+    .read = tcz_read,
+    .destroy = tcz_destroy,
 };

@@ -115,8 +115,9 @@ static int md5_check(struct walk *w, const char *name)
 	for (char *p = want; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
 	if (strcmp(have, want))
-		r = rf_err_set(w->err, EINVAL, "%s: md5 mismatch (%s.tcz.md5.txt says %s, image is %s)",
-			       img_path, name, want, have);
+		r = rf_err_set(w->err, EINVAL,
+			       "%s: md5 mismatch (%s.tcz.md5.txt says %s, image is %s)", img_path,
+			       name, want, have);
 out:
 	if (f)
 		fclose(f);

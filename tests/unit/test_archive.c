@@ -137,7 +137,7 @@ static void *reader(void *p)
 			struct rf_err err = {0};
 			ssize_t got = ovl_node_pread(a->n, buf, sizeof(buf), off, &err);
 			size_t want = a->n->attr.size - off < sizeof(buf) ? a->n->attr.size - off
-									 : sizeof(buf);
+									  : sizeof(buf);
 			if (got != (ssize_t)want || memcmp(buf, a->want + off, want))
 				a->bad++;
 		}
@@ -193,7 +193,8 @@ static void test_direct_and_spooled(void **state)
 	   d);
 	for (int gz = 0; gz < 2; gz++) {
 		struct rf_err err = {0};
-		struct ovl_view *v = build(d, gz ? "archive ./t.tar.gz\n" : "archive ./t.tar\n", &err);
+		struct ovl_view *v =
+		    build(d, gz ? "archive ./t.tar.gz\n" : "archive ./t.tar\n", &err);
 		assert_non_null(v);
 		const struct ovl_node *pl = ovl_view_lookup(v, "plain");
 		const struct ovl_node *sp = ovl_view_lookup(v, "sparse");
@@ -236,10 +237,10 @@ static void test_direct_and_spooled(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hard_links),
-		cmocka_unit_test(test_xattrs),
-		cmocka_unit_test(test_concurrent_reads_and_sparse),
-		cmocka_unit_test(test_direct_and_spooled),
+	    cmocka_unit_test(test_hard_links),
+	    cmocka_unit_test(test_xattrs),
+	    cmocka_unit_test(test_concurrent_reads_and_sparse),
+	    cmocka_unit_test(test_direct_and_spooled),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -114,7 +114,8 @@ static void test_order_and_first_wins(void **state)
 	(void)state;
 	char *d = tu_mkdtemp();
 	sh("cd %s && mkdir -p o && for p in base liba libb app; do "
-	   "mkdir -p $p/usr/local/share $p/usr/local/tce.installed && echo $p > $p/usr/local/share/$p; "
+	   "mkdir -p $p/usr/local/share $p/usr/local/tce.installed && echo $p > "
+	   "$p/usr/local/share/$p; "
 	   "echo $p > $p/usr/local/share/conflict; done && "
 	   "printf '#!/bin/sh\\n' > liba/usr/local/tce.installed/liba && "
 	   "printf '#!/bin/sh\\n' > app/usr/local/tce.installed/app && "
@@ -160,7 +161,7 @@ static void *reader(void *p)
 			struct rf_err err = {0};
 			ssize_t got = ovl_node_pread(a->n, buf, sizeof(buf), off, &err);
 			size_t want = a->n->attr.size - off < sizeof(buf) ? a->n->attr.size - off
-									 : sizeof(buf);
+									  : sizeof(buf);
 			if (got != (ssize_t)want || memcmp(buf, a->want + off, want))
 				a->bad++;
 		}
@@ -177,7 +178,8 @@ static void test_concurrent_reads(void **state)
 	struct rf_err err = {0};
 	struct ovl_view *v = build(d, "tcz ./o p\n", &err);
 	assert_non_null(v);
-	const struct ovl_node *one = ovl_view_lookup(v, "x/one"), *two = ovl_view_lookup(v, "x/two");
+	const struct ovl_node *one = ovl_view_lookup(v, "x/one"),
+			      *two = ovl_view_lookup(v, "x/two");
 	char *w1 = read_all(one), *w2 = read_all(two);
 	struct reader_arg args[4] = {{one, w1, 0}, {two, w2, 0}, {one, w1, 0}, {two, w2, 0}};
 	pthread_t t[4];
@@ -196,9 +198,9 @@ static void test_concurrent_reads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_hard_links_devices_xattrs),
-		cmocka_unit_test(test_order_and_first_wins),
-		cmocka_unit_test(test_concurrent_reads),
+	    cmocka_unit_test(test_hard_links_devices_xattrs),
+	    cmocka_unit_test(test_order_and_first_wins),
+	    cmocka_unit_test(test_concurrent_reads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
