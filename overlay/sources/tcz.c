@@ -32,6 +32,8 @@
 #define SQFS_NO_XATTR 0xFFFFFFFFu
 /* sqfs_data_reader_read takes a 32-bit size */
 #define TCZ_READ_CHUNK (1u << 30)
+/* on-disk size of a fragment table entry and of an xattr id table entry */
+#define SQFS_TABLE_ENTRY 16u
 
 struct tcz_pkg {
 	char *name; /* without ".tcz" */
@@ -137,6 +139,23 @@ static int pkg_open(struct tcz_pkg *p, sqfs_xattr_reader_t **xr, struct rf_err *
 				  "%llu)",
 				  p->path, (unsigned long long)size,
 				  (unsigned long long)p->super.bytes_used);
+	/* libsquashfs sizes its tables by the counts it reads: bound them by the image first, so a
+	 * corrupt count is an error rather than a multi-gigabyte allocation */
+	if ((uint64_t)p->super.fragment_entry_count * SQFS_TABLE_ENTRY > p->super.bytes_used)
+		return rf_err_set(err, EINVAL, "%s: corrupt super block (%u fragments)", p->path,
+				  p->super.fragment_entry_count);
+	if (!(p->super.flags & SQFS_FLAG_NO_XATTRS) && p->super.xattr_id_table_start != ~0ull) {
+		uint8_t hdr[16];
+		if (p->super.bytes_used < sizeof(hdr) ||
+		    p->super.xattr_id_table_start > p->super.bytes_used - sizeof(hdr) ||
+		    p->file->read_at(p->file, p->super.xattr_id_table_start, hdr, sizeof(hdr)))
+			return rf_err_set(err, EINVAL, "%s: corrupt xattr table location", p->path);
+		uint32_t ids = (uint32_t)hdr[8] | (uint32_t)hdr[9] << 8 | (uint32_t)hdr[10] << 16 |
+			       (uint32_t)hdr[11] << 24;
+		if ((uint64_t)ids * SQFS_TABLE_ENTRY > p->super.bytes_used)
+			return rf_err_set(err, EINVAL, "%s: corrupt xattr table (%u entries)",
+					  p->path, ids);
+	}
 	sqfs_compressor_config_t cfg;
 	if ((e = sqfs_compressor_config_init(&cfg, p->super.compression_id, p->super.block_size,
 					     SQFS_COMP_FLAG_UNCOMPRESS)) ||
