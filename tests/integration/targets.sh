@@ -2,7 +2,8 @@
 # export --target: for a fixed SPEC each target's launch file is compared with a reviewed
 # expected file (tests/integration/expected/targets/, the kernel path and the temporary
 # directory substituted), the QEMU script is actually run (TCG) to the guest's /init, the
-# kernel type decides what Cloud Hypervisor, Akaros and Xen accept, and bad input (an unknown
+# kernel type decides what Cloud Hypervisor, Akaros and Xen accept, root disks (ext4, qcow2) get
+# the right bus and backend, and bad input (an unknown
 # target, an Akaros command line over 512 bytes, a kernel of neither type) is refused with a
 # one-line error before anything is written.
 . "$(dirname "$0")/lib.sh"
@@ -90,6 +91,22 @@ else
 	same "$T/plain.iso.qemu.sh" qemu-iso.sh
 	ok "qemu: a bootable ISO is started with -cdrom"
 fi
+
+# root-disk exports: the disk bus, image type and Xen backend per format (the exports are
+# real ext4/qcow2 images; Cloud Hypervisor's qcow2 header check passes on ours)
+"$RF" export "$T/g.spec" -o "$T/disk.qcow2" --target cloud-hypervisor --kernel "$K"
+same "$T/disk.qcow2.ch.sh" ch-qcow2.sh
+"$RF" export "$T/g.spec" -o "$T/disk.qcow2" --target xen --kernel "$K"
+same "$T/disk.qcow2.xl.cfg" xen-qcow2.cfg
+"$RF" export "$T/g.spec" -o "$T/disk.ext4" --target xen --kernel "$K"
+same "$T/disk.ext4.xl.cfg" xen-ext4.cfg
+"$RF" export "$T/g.spec" -o "$T/disk.ext4" --target akaros --kernel "$T/vmlinux-plain"
+same "$T/disk.ext4.akaros.sh" akaros-ext4.sh
+"$RF" export "$T/g.spec" -o "$T/disk.ext4" --target qemu --kernel "$K"
+same "$T/disk.ext4.qemu.sh" qemu-ext4.sh
+expect_fail "akaros: vmrunkernel takes an initramfs \(cpio\) or a raw disk \(ext4\), not qcow2" \
+	"$RF" export "$T/g.spec" -o "$T/bad.qcow2" --target akaros --kernel "$T/vmlinux-plain"
+ok "root disks: virtio-blk for qemu and Cloud Hypervisor, phy/qdisk for Xen, -f for Akaros"
 
 # --- refused before anything is written ---
 expect_fail "unknown target 'vbox' \(qemu, cloud-hypervisor, akaros, xen\)" \
