@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "exporter.h"
+#include "expopts.h"
 #include "opts.h"
 #include "view.h"
 
@@ -15,10 +16,10 @@ static void help(void)
 	       "Write the merged view to OUT. The format comes from OUT's suffix (.cpio,\n"
 	       ".cpio.gz, .cpio.zst, .cpio.xz, .cpio.lz4) or --format.\n\n"
 	       "  -o, --output OUT     the file to write (via a temporary name and a rename)\n"
-	       "  --format FMT         cpio\n"
-	       "  --compress ALG       gzip (default), zstd, xz, lz4 or none\n"
-	       "  --level N            compression level (default: the compressor's)\n"
-	       "  --threads N          compression threads (default: all CPUs)\n\n"
+	       "  --format FMT         cpio\n");
+	cli_print_export_options();
+	printf("\nWith a SPEC, cpio segments are cached in STATE/cache (the state directory is\n"
+	       "beside the SPEC or --state DIR).\n"
 	       "SOURCE_DATE_EPOCH, when set, becomes every entry's mtime.\n\n");
 	cli_print_layer_flags();
 }
@@ -29,6 +30,7 @@ int cmd_export(int argc, char **argv)
 	struct rf_err err = {0};
 	struct exp_options o = {.level = -1};
 	const char *out_path = NULL;
+	char *cache_dir = NULL;
 	int status = 0;
 	for (int i = 1; i < argc;) {
 		int r = cli_layer_flag(&cl, argc, argv, &i, &err);
@@ -40,6 +42,15 @@ int cmd_export(int argc, char **argv)
 			continue;
 		const char *a = argv[i++];
 		const char *val = i < argc ? argv[i] : NULL;
+		int eo = cli_export_option(&o, a, val);
+		if (eo < 0) {
+			status = -eo;
+			goto out;
+		}
+		if (eo) {
+			i += strcmp(a, "--no-cache") ? 1 : 0;
+			continue;
+		}
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			help();
 			goto out;
@@ -48,15 +59,6 @@ int cmd_export(int argc, char **argv)
 			i++;
 		} else if (!strcmp(a, "--format")) {
 			o.format = val;
-			i++;
-		} else if (!strcmp(a, "--compress")) {
-			o.compress = val;
-			i++;
-		} else if (!strcmp(a, "--level")) {
-			o.level = val ? atoi(val) : -1;
-			i++;
-		} else if (!strcmp(a, "--threads")) {
-			o.threads = val ? (unsigned)atoi(val) : 0;
 			i++;
 		} else if (a[0] != '-' && !cl.spec_path) {
 			cl.spec_path = a;
@@ -87,6 +89,10 @@ int cmd_export(int argc, char **argv)
 	}
 	o.has_epoch = e > 0;
 	o.epoch = e > 0 ? epoch : 0;
+	if (cli_export_cache(&cl, &o, &cache_dir)) {
+		status = cli_usage_error("out of memory");
+		goto out;
+	}
 	struct ovl_view *v = NULL;
 	if (cli_build_view(&cl, &v, &err)) {
 		status = cli_fail(&err);
@@ -96,6 +102,7 @@ int cmd_export(int argc, char **argv)
 		status = cli_fail(&err);
 	ovl_view_free(v);
 out:
+	free(cache_dir);
 	cli_layers_free(&cl);
 	return status;
 }
