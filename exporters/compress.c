@@ -66,8 +66,17 @@ static int zstd_compress(int level, const void *in, size_t len, struct exp_buf *
 	int r = exp_buf_reserve(out, bound);
 	if (r)
 		return r;
-	size_t n = ZSTD_compress(out->data + out->len, bound, in, len,
-				 clamp(level, 3, 1, ZSTD_maxCLevel()));
+	ZSTD_CCtx *c = ZSTD_createCCtx();
+	if (!c)
+		return -ENOMEM;
+	/* with the content checksum, as the zstd tool writes by default */
+	size_t n = ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel,
+					  clamp(level, 3, 1, ZSTD_maxCLevel()));
+	if (!ZSTD_isError(n))
+		n = ZSTD_CCtx_setParameter(c, ZSTD_c_checksumFlag, 1);
+	if (!ZSTD_isError(n))
+		n = ZSTD_compress2(c, out->data + out->len, bound, in, len);
+	ZSTD_freeCCtx(c);
 	if (ZSTD_isError(n))
 		return -EIO;
 	out->len += n;

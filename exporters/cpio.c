@@ -200,13 +200,15 @@ static int open_cache(struct exp_ctx *c, struct cpio_state *s)
 	const struct exp_options *o = c->opt;
 	if (!o->cache_dir)
 		return 0;
-	int r = segcache_open(o->cache_dir, o->cache_size_bytes, &s->cache, c->err);
-	if (r)
-		return r;
+	/* the cache is a shortcut: a state directory that cannot hold it (read-only beside the
+	 * SPEC) costs speed, not the export */
+	struct rf_err ignored = {0};
+	if (segcache_open(o->cache_dir, o->cache_size_bytes, &s->cache, &ignored))
+		return 0;
 	char *memo_path = NULL;
 	if (asprintf(&memo_path, "%s/" MEMO_FILE, o->cache_dir) < 0)
 		return rf_err_set(c->err, ENOMEM, "out of memory");
-	r = memo_load(memo_path, s->n, &s->memo);
+	int r = memo_load(memo_path, s->n, &s->memo);
 	free(memo_path);
 	return r ? rf_err_set(c->err, -r, "out of memory") : 0;
 }

@@ -160,6 +160,18 @@ total=$(find "$cache/seg" -type f -printf '%s\n' | awk '{s += $1} END {print s +
 [ "$total" -gt 0 ] || fail "bounded cache emptied"
 ok "--cache-size 200K holds ($total bytes)"
 
+# a state directory that cannot be created costs the cache, not the export
+if [ "$(id -u)" != 0 ]; then
+	mkdir "$T/ro"
+	sed "s|\./tree|$T/tree|; s|\./init|$T/init|" "$T/g.spec" > "$T/ro/g.spec"
+	chmod 555 "$T/ro"
+	"$RF" export "$T/ro/g.spec" $SEG -o "$T/ro-out.cpio.gz" || fail "export failed without a writable state directory"
+	cmp "$T/ro-out.cpio.gz" "$T/changed-ref.cpio.gz" || fail "export without a cache differs"
+	[ ! -e "$T/ro/g.state" ] || fail "state directory created in a read-only directory"
+	chmod 755 "$T/ro"
+	ok "a read-only SPEC directory: no cache, same output"
+fi
+
 # multi-segment initramfs images boot: busybox, the tree, an /init that checks it
 K=$(kernel)
 [ -n "$K" ] || fail "no /boot/vmlinuz-*"
