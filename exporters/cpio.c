@@ -23,6 +23,7 @@
 struct job {
 	size_t first, end; /* entries [first, end) */
 	struct exp_buf out;
+	struct seg_map map; /* a cache hit: written from the mapping */
 	bool done;
 	int r;
 	struct rf_err err;
@@ -94,9 +95,8 @@ static int run_job(struct cpio_state *s, struct job *j, bool last)
 		r = newc_key(e, n, s->opt, last, s->compress, s->memo, key, &j->err);
 		if (r)
 			return r;
-		r = segcache_get(s->cache, key, &j->out);
-		if (r)
-			return r < 0 ? rf_err_set(&j->err, -r, "out of memory") : 0;
+		if (segcache_map(s->cache, key, &j->map))
+			return 0;
 	}
 	struct exp_buf raw = {0};
 	r = newc_write(e, n, s->opt, last, s->alg == CMP_NONE ? &j->out : &raw, &j->err);
@@ -174,10 +174,12 @@ static int pipeline(struct exp_ctx *c, struct cpio_state *s, unsigned threads)
 			*c->err = j->err;
 			break;
 		}
-		r = write_all(c->fd, j->out.data, j->out.len);
+		r = j->map.base ? write_all(c->fd, j->map.data, j->map.len)
+				: write_all(c->fd, j->out.data, j->out.len);
 		if (r)
 			r = rf_err_set(c->err, -r, "%s: write: %s", c->out_path, strerror(-r));
 		exp_buf_free(&j->out);
+		segcache_unmap(&j->map);
 		pthread_mutex_lock(&s->lock);
 		s->written = k + 1;
 		if (r)
@@ -258,8 +260,10 @@ static void cpio_destroy(struct exp_ctx *c)
 	for (size_t i = 0; i < s->n; i++)
 		free(s->e[i].path);
 	free(s->e);
-	for (size_t k = 0; k < s->n_jobs && s->jobs; k++)
+	for (size_t k = 0; k < s->n_jobs && s->jobs; k++) {
 		exp_buf_free(&s->jobs[k].out);
+		segcache_unmap(&s->jobs[k].map);
+	}
 	free(s->jobs);
 	memo_free(s->memo);
 	segcache_free(s->cache);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -86,7 +87,7 @@ static void header_fill(uint8_t h[SEG_HEADER], const uint8_t key[16], const void
 	memcpy(h + 40, &hsum, 8);
 }
 
-int segcache_get(struct seg_cache *c, const uint8_t key[16], struct exp_buf *out)
+int segcache_map(struct seg_cache *c, const uint8_t key[16], struct seg_map *m)
 {
 	char path[PATH_MAX];
 	entry_path(c, key, path, sizeof(path));
@@ -94,41 +95,53 @@ int segcache_get(struct seg_cache *c, const uint8_t key[16], struct exp_buf *out
 	if (fd < 0)
 		return 0;
 	struct stat st;
-	uint8_t h[SEG_HEADER];
-	size_t start = out->len;
-	int r = 0;
-	bool bad = true;
-	if (fstat(fd, &st) || pread(fd, h, SEG_HEADER, 0) != SEG_HEADER ||
-	    memcmp(h, SEG_MAGIC, 8) || memcmp(h + 8, key, 16))
+	memset(m, 0, sizeof(*m));
+	bool ok = false;
+	if (fstat(fd, &st) || st.st_size < SEG_HEADER)
 		goto out;
+	m->map_len = (size_t)st.st_size;
+	m->base = mmap(NULL, m->map_len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (m->base == MAP_FAILED) {
+		m->base = NULL;
+		goto out;
+	}
+	const uint8_t *h = m->base;
 	uint64_t len, sum, hsum;
 	memcpy(&len, h + 24, 8);
 	memcpy(&sum, h + 32, 8);
 	memcpy(&hsum, h + 40, 8);
-	if (XXH3_64bits(h, 40) != hsum || (uint64_t)st.st_size != SEG_HEADER + len)
+	if (memcmp(h, SEG_MAGIC, 8) || memcmp(h + 8, key, 16) || XXH3_64bits(h, 40) != hsum ||
+	    (uint64_t)st.st_size != SEG_HEADER + len ||
+	    XXH3_64bits(h + SEG_HEADER, (size_t)len) != sum)
 		goto out;
-	if ((r = exp_buf_reserve(out, (size_t)len)))
-		goto out;
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = pread(fd, out->data + start + got, (size_t)len - got, SEG_HEADER + got);
-		if (n <= 0)
-			goto out;
-		got += (size_t)n;
-	}
-	if (XXH3_64bits(out->data + start, (size_t)len) != sum)
-		goto out;
-	out->len = start + (size_t)len;
-	bad = false;
+	m->data = h + SEG_HEADER;
+	m->len = (size_t)len;
+	ok = true;
 	futimens(fd, NULL); /* recently used, for segcache_trim */
 out:
 	close(fd);
-	if (bad) {
-		out->len = start;
-		if (!r)
-			unlink(path); /* never served; rebuilt by the caller */
+	if (!ok) {
+		segcache_unmap(m);
+		unlink(path); /* never served; rebuilt by the caller */
 	}
-	return r ? r : !bad;
+	return ok;
+}
+
+void segcache_unmap(struct seg_map *m)
+{
+	if (m->base)
+		munmap(m->base, m->map_len);
+	memset(m, 0, sizeof(*m));
+}
+
+int segcache_get(struct seg_cache *c, const uint8_t key[16], struct exp_buf *out)
+{
+	struct seg_map m;
+	if (!segcache_map(c, key, &m))
+		return 0;
+	int r = exp_buf_append(out, m.data, m.len);
+	segcache_unmap(&m);
+	return r ? r : 1;
 }
 
 int segcache_put(struct seg_cache *c, const uint8_t key[16], const void *p, size_t len)

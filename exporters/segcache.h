@@ -24,9 +24,22 @@ int segcache_open(const char *dir, uint64_t bound_bytes, struct seg_cache **out,
 /* The cache's directory (borrowed). */
 const char *segcache_dir(const struct seg_cache *c);
 
-/* Append the payload stored under key to out and mark the entry recently used. Returns 1 on
- * a hit, 0 on a miss (an entry that fails its checks is removed and counts as a miss), or
- * -ENOMEM. Thread-safe. */
+/* A checked cache entry mapped into memory: data[0..len) is the payload. */
+struct seg_map {
+	void *base; /* the mapping, NULL when none */
+	size_t map_len;
+	const uint8_t *data;
+	size_t len;
+};
+
+/* Map the entry stored under key after checking its header, length and payload checksum, and
+ * mark it recently used. Returns 1 on a hit (*m filled: segcache_unmap it), 0 on a miss (an
+ * entry that fails its checks is removed and counts as a miss). Thread-safe. */
+int segcache_map(struct seg_cache *c, const uint8_t key[16], struct seg_map *m);
+
+void segcache_unmap(struct seg_map *m);
+
+/* As segcache_map, the payload appended to out instead. Returns 1, 0, or -ENOMEM. */
 int segcache_get(struct seg_cache *c, const uint8_t key[16], struct exp_buf *out);
 
 /* Store len bytes at p under key (temporary file + rename). Best effort: returns 0 or a
