@@ -68,7 +68,8 @@ gzip -dc "$T/multi.cpio.gz" | cmp - "$T/one.cpio" || fail "gzip segments do not 
 ok "$n gzip segments concatenate to the one-piece newc stream"
 
 mkdir "$T/x-one"
-(cd "$T/x-one" && cpio -i -d -m --quiet < "$T/one.cpio")
+# as an ordinary user the device node cannot be made: the same in every extraction
+(cd "$T/x-one" && cpio -i -d -m --quiet < "$T/one.cpio" 2>/dev/null) || [ "$(id -u)" != 0 ]
 python3 "$cmp_py" "$T/ls.txt" <(cpio -t -v --numeric-uid-gid < "$T/one.cpio" 2>/dev/null) \
 	> "$T/cmp.txt" || { cat "$T/cmp.txt"; fail "the one-piece export differs from ls --long"; }
 tree_sig "$T/x-one" > "$T/sig-one.txt"
@@ -87,10 +88,10 @@ for alg in gzip zstd xz lz4; do
 		x="$T/x-$alg-$tool"
 		mkdir "$x"
 		if [ $tool = cpio ]; then
-			gzip -dc "$out" | (cd "$x" && cpio -i -d -m --quiet)
+			gzip -dc "$out" | (cd "$x" && cpio -i -d -m --quiet 2>/dev/null) || [ "$(id -u)" != 0 ]
 			gzip -dc "$out" | cpio -t -v --numeric-uid-gid > "$T/tv.txt" 2>/dev/null
 		else
-			bsdtar -x -f "$out" -C "$x"
+			bsdtar -x -f "$out" -C "$x" 2>/dev/null || [ "$(id -u)" != 0 ]
 			bsdtar -t -v --numeric-owner -f "$out" > "$T/tv.txt"
 		fi
 		# metadata against ls --long (contents are compared through the signatures)
@@ -135,7 +136,8 @@ made=$(($(ls "$cache/seg" | wc -l) - n_seg))
 ok "one changed file: $made new segment(s), the output as without a cache"
 
 # corrupt and truncated entries are rebuilt, never served
-victims=$(ls "$cache/seg" | sort | head -n 2)
+# two entries the current view uses (the stale one of the changed segment is never read)
+victims=$(find "$cache/seg" -type f -newer "$T/stamp" -printf '%f\n' | sort | head -n 2)
 set -- $victims
 cp "$cache/seg/$1" "$T/good1"
 cp "$cache/seg/$2" "$T/good2"
