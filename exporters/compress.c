@@ -16,8 +16,8 @@
 #define LZ4_LEGACY_BLOCK (8u << 20)
 
 static const char *const names[] = {
-	[CMP_NONE] = "none", [CMP_GZIP] = "gzip", [CMP_ZSTD] = "zstd",
-	[CMP_XZ] = "xz",     [CMP_LZ4] = "lz4",
+    [CMP_NONE] = "none", [CMP_GZIP] = "gzip", [CMP_ZSTD] = "zstd",
+    [CMP_XZ] = "xz",	 [CMP_LZ4] = "lz4",
 };
 
 int cmp_parse(const char *name, enum cmp_alg *out)
@@ -169,7 +169,7 @@ static int gzip_decompress(const uint8_t *in, size_t len, struct exp_buf *out)
 			if ((r = exp_buf_reserve(out, want)))
 				break;
 			enum libdeflate_result res = libdeflate_gzip_decompress_ex(
-				d, in, len, out->data + out->len, out->cap - out->len, &in_used, &n);
+			    d, in, len, out->data + out->len, out->cap - out->len, &in_used, &n);
 			if (res == LIBDEFLATE_SUCCESS)
 				break;
 			if (res != LIBDEFLATE_INSUFFICIENT_SPACE) {

@@ -103,8 +103,8 @@ static int run_job(struct cpio_state *s, struct job *j, bool last)
 	if (!r && s->alg != CMP_NONE) {
 		r = cmp_compress(s->alg, s->opt->level, raw.data, raw.len, &j->out);
 		if (r)
-			r = rf_err_set(&j->err, -r, "%s compression failed: %s",
-				       cmp_name(s->alg), strerror(-r));
+			r = rf_err_set(&j->err, -r, "%s compression failed: %s", cmp_name(s->alg),
+				       strerror(-r));
 	}
 	exp_buf_free(&raw);
 	if (!r && s->cache)
@@ -225,8 +225,9 @@ static int cpio_close(struct exp_ctx *c)
 	if (r)
 		return rf_err_set(c->err, -r, "out of memory");
 	size_t *starts = NULL;
-	uint64_t target = o->one_piece ? 0 : o->segment_bytes ? o->segment_bytes
-							       : DEFAULT_SEGMENT_BYTES;
+	uint64_t target = o->one_piece	     ? 0
+			  : o->segment_bytes ? o->segment_bytes
+					     : DEFAULT_SEGMENT_BYTES;
 	if ((r = seg_plan(s->e, s->n, target, &starts, &s->n_jobs)))
 		return rf_err_set(c->err, -r, "out of memory");
 	s->jobs = calloc(s->n_jobs, sizeof(*s->jobs));
@@ -273,14 +274,14 @@ static void cpio_destroy(struct exp_ctx *c)
 	c->priv = NULL;
 }
 
-static const char *const cpio_suffixes[] = {".cpio", ".cpio.gz", ".cpio.zst", ".cpio.xz",
-					    ".cpio.lz4", NULL};
+static const char *const cpio_suffixes[] = {".cpio",	".cpio.gz",  ".cpio.zst",
+					    ".cpio.xz", ".cpio.lz4", NULL};
 
 const struct exporter_ops exp_cpio_ops = {
-	.name = "cpio",
-	.suffixes = cpio_suffixes,
-	.open = cpio_open,
-	.add = cpio_add,
-	.close = cpio_close,
-	.destroy = cpio_destroy,
+    .name = "cpio",
+    .suffixes = cpio_suffixes,
+    .open = cpio_open,
+    .add = cpio_add,
+    .close = cpio_close,
+    .destroy = cpio_destroy,
 };

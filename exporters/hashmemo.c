@@ -70,8 +70,9 @@ static void load_file(struct hash_memo *m, size_t max_records)
 	if (count > max_records || (uint64_t)st.st_size != sizeof(head) + count * sizeof(*recs))
 		goto out;
 	recs = malloc(count * sizeof(*recs) + 1);
-	if (!recs || pread(fd, recs, count * sizeof(*recs), sizeof(head)) !=
-			     (ssize_t)(count * sizeof(*recs)) ||
+	if (!recs ||
+	    pread(fd, recs, count * sizeof(*recs), sizeof(head)) !=
+		(ssize_t)(count * sizeof(*recs)) ||
 	    XXH3_64bits(recs, count * sizeof(*recs)) != sum)
 		goto out;
 	for (size_t i = 0; i < count; i++)
@@ -119,10 +120,9 @@ static uint64_t host_key(const struct ovl_node *n)
 	char buf[512];
 	if (ll > sizeof(buf) - 64)
 		ll = sizeof(buf) - 64;
-	int64_t f[] = {(int64_t)st.st_dev,        (int64_t)st.st_ino,
-		       (int64_t)st.st_size,       st.st_mtim.tv_sec,
-		       st.st_mtim.tv_nsec,        st.st_ctim.tv_sec,
-		       st.st_ctim.tv_nsec,        (int64_t)n->attr.size};
+	int64_t f[] = {(int64_t)st.st_dev, (int64_t)st.st_ino,	 (int64_t)st.st_size,
+		       st.st_mtim.tv_sec,  st.st_mtim.tv_nsec,	 st.st_ctim.tv_sec,
+		       st.st_ctim.tv_nsec, (int64_t)n->attr.size};
 	memcpy(buf, f, sizeof(f));
 	memcpy(buf + sizeof(f), label, ll);
 	uint64_t k = XXH3_64bits(buf, sizeof(f) + ll);
@@ -148,8 +148,10 @@ static int read_hash(const struct ovl_node *n, uint8_t out[16], struct rf_err *e
 		}
 		if (got == 0) {
 			char *p = ovl_node_path(n);
-			r = rf_err_set(err, EIO, "/%s: changed while exporting (shorter than %llu "
-					    "bytes)", p ? p : "?", (unsigned long long)n->attr.size);
+			r = rf_err_set(err, EIO,
+				       "/%s: changed while exporting (shorter than %llu "
+				       "bytes)",
+				       p ? p : "?", (unsigned long long)n->attr.size);
 			free(p);
 			goto out;
 		}
@@ -171,8 +173,8 @@ int memo_content_hash(struct hash_memo *m, const struct ovl_node *n, uint8_t out
 	if (n->src.kind == OVL_SRC_MEM || n->src.kind == OVL_SRC_NONE || !n->attr.size) {
 		XXH128_canonical_t c;
 		XXH128_canonicalFromHash(
-			&c, XXH3_128bits(n->src.kind == OVL_SRC_MEM ? n->src.data : "",
-					 n->src.kind == OVL_SRC_MEM ? n->attr.size : 0));
+		    &c, XXH3_128bits(n->src.kind == OVL_SRC_MEM ? n->src.data : "",
+				     n->src.kind == OVL_SRC_MEM ? n->attr.size : 0));
 		memcpy(out, c.digest, 16);
 		return 0;
 	}

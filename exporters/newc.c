@@ -43,8 +43,7 @@ static int entry_fill(struct archive_entry *ae, const struct seg_entry *s,
 	return 0;
 }
 
-static int write_data(struct archive *a, const struct seg_entry *s, char *buf,
-		      struct rf_err *err)
+static int write_data(struct archive *a, const struct seg_entry *s, char *buf, struct rf_err *err)
 {
 	for (uint64_t off = 0; off < s->size;) {
 		uint64_t want = s->size - off < DATA_CHUNK ? s->size - off : DATA_CHUNK;
@@ -52,8 +51,10 @@ static int write_data(struct archive *a, const struct seg_entry *s, char *buf,
 		if (got < 0)
 			return (int)got;
 		if (got == 0)
-			return rf_err_set(err, EIO, "/%s: changed while exporting (shorter than "
-					  "%llu bytes)", s->path, (unsigned long long)s->size);
+			return rf_err_set(err, EIO,
+					  "/%s: changed while exporting (shorter than "
+					  "%llu bytes)",
+					  s->path, (unsigned long long)s->size);
 		if (archive_write_data(a, buf, (size_t)got) != got)
 			return rf_err_set(err, EIO, "/%s: %s", s->path, archive_error_string(a));
 		off += (uint64_t)got;
@@ -122,9 +123,10 @@ int newc_key(const struct seg_entry *e, size_t n, const struct exp_options *o, b
 	int r = 0;
 	for (size_t i = 0; i < n && !r; i++) {
 		const struct ovl_node *nd = e[i].n;
-		int64_t f[] = {nd->attr.mode,       nd->attr.uid,        nd->attr.gid,
-			       e[i].nlink,          e[i].ino,            exp_mtime(o, nd),
-			       nd->attr.rdev_major, nd->attr.rdev_minor, (int64_t)e[i].size};
+		int64_t f[] = {
+		    nd->attr.mode,     nd->attr.uid,	 nd->attr.gid,	      e[i].nlink,
+		    e[i].ino,	       exp_mtime(o, nd), nd->attr.rdev_major, nd->attr.rdev_minor,
+		    (int64_t)e[i].size};
 		XXH3_128bits_update(s, f, sizeof(f));
 		XXH3_128bits_update(s, e[i].path, strlen(e[i].path) + 1);
 		if (S_ISLNK(nd->attr.mode) && nd->link_target)

@@ -42,8 +42,7 @@ static int mkdir_p(char *path)
 	return 0;
 }
 
-int segcache_open(const char *dir, uint64_t bound_bytes, struct seg_cache **out,
-		  struct rf_err *err)
+int segcache_open(const char *dir, uint64_t bound_bytes, struct seg_cache **out, struct rf_err *err)
 {
 	struct seg_cache *c = calloc(1, sizeof(*c));
 	if (!c || !(c->dir = strdup(dir)) || asprintf(&c->seg_dir, "%s/" SEG_SUBDIR, dir) < 0) {

@@ -15,16 +15,16 @@
 
 struct seg_entry {
 	const struct ovl_node *n; /* borrowed from the view */
-	char *path;               /* archive name: guest path without a leading '/', owned */
-	uint64_t path_hash;       /* XXH3-64 of path */
-	uint32_t ino;             /* newc c_ino (seg_assign_inodes) */
-	uint32_t nlink;           /* newc c_nlink */
-	bool has_data;            /* carries the content: symlinks, regular files (the last
+	char *path;		  /* archive name: guest path without a leading '/', owned */
+	uint64_t path_hash;	  /* XXH3-64 of path */
+	uint32_t ino;		  /* newc c_ino (seg_assign_inodes) */
+	uint32_t nlink;		  /* newc c_nlink */
+	bool has_data;		  /* carries the content: symlinks, regular files (the last
 				   * entry of a hard-link group, as GNU cpio writes it) */
 	bool is_dir;
-	uint64_t size;            /* newc c_filesize: data bytes of this entry */
-	uint64_t bytes;           /* the entry's length in the newc stream, padding included */
-	size_t group_last;        /* index of the last entry of its hard-link group (or its own) */
+	uint64_t size;	   /* newc c_filesize: data bytes of this entry */
+	uint64_t bytes;	   /* the entry's length in the newc stream, padding included */
+	size_t group_last; /* index of the last entry of its hard-link group (or its own) */
 };
 
 /* Fill path_hash, ino, nlink, has_data, is_dir, size, bytes and group_last of the n entries

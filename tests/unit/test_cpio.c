@@ -127,8 +127,8 @@ static void fake_tree(struct fake *f, int extra_at)
 				fake_add(f, p, S_IFREG | 0644, 77777, ino++, 1);
 			}
 			snprintf(p, sizeof(p), "usr/d%02d/f%02d", d, i);
-			fake_add(f, p, S_IFREG | 0644, 5000 + (uint64_t)((d * 40 + i) * 7919 % 95000),
-				 ino++, 1);
+			fake_add(f, p, S_IFREG | 0644,
+				 5000 + (uint64_t)((d * 40 + i) * 7919 % 95000), ino++, 1);
 		}
 	}
 }
@@ -153,9 +153,9 @@ static char **segments(struct fake *f, uint64_t target, size_t *n_segs)
 		size_t cap = 64 * (end - starts[k]) + 1, len = 0;
 		out[k] = calloc(1, cap);
 		for (size_t i = starts[k]; i < end; i++)
-			len += (size_t)snprintf(out[k] + len, cap - len, "%s:%u:%llu\n",
-						f->e[i].path, f->e[i].ino,
-						(unsigned long long)f->e[i].size);
+			len +=
+			    (size_t)snprintf(out[k] + len, cap - len, "%s:%u:%llu\n", f->e[i].path,
+					     f->e[i].ino, (unsigned long long)f->e[i].size);
 	}
 	free(starts);
 	return out;
@@ -280,7 +280,7 @@ static void test_cache_checks_and_bound(void **state)
 	assert_int_equal(segcache_put(c, k3, payload, sizeof(payload)), 0);
 	struct timespec old[2] = {{1000, 0}, {1000, 0}};
 	assert_int_equal(utimensat(AT_FDCWD, path, old, 0), 0); /* k1 oldest ... */
-	assert_int_equal(segcache_get(c, k1, &b), 1);           /* ... until used again */
+	assert_int_equal(segcache_get(c, k1, &b), 1);		/* ... until used again */
 	snprintf(path, sizeof(path), "%s/seg/02000000000000000000000000000000", cdir);
 	assert_int_equal(utimensat(AT_FDCWD, path, old, 0), 0);
 	assert_int_equal(segcache_trim(c), 0);
@@ -297,10 +297,10 @@ static void test_cache_checks_and_bound(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_compress_round_trips),
-		cmocka_unit_test(test_cuts_stable_under_insertion),
-		cmocka_unit_test(test_hard_link_groups),
-		cmocka_unit_test(test_cache_checks_and_bound),
+	    cmocka_unit_test(test_compress_round_trips),
+	    cmocka_unit_test(test_cuts_stable_under_insertion),
+	    cmocka_unit_test(test_hard_link_groups),
+	    cmocka_unit_test(test_cache_checks_and_bound),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
