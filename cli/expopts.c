@@ -104,7 +104,8 @@ int cli_export_cache(struct cli_layers *cl, struct exp_options *o, char **owned)
 
 void cli_print_export_options(void)
 {
-	printf("  --compress ALG       gzip (default), zstd, xz, lz4 or none\n"
+	printf("  --compress ALG       cpio: gzip (default), zstd, xz, lz4 or none;\n"
+	       "                       qcow2: deflate (compressed clusters) or none (default)\n"
 	       "  --level N            compression level (default: the compressor's)\n"
 	       "  --threads N          compression threads (default: all CPUs)\n"
 	       "  --segment-size SIZE  cpio: newc bytes per segment (default 4M; 0: one piece)\n"
