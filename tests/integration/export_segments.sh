@@ -76,7 +76,7 @@ tree_sig "$T/x-one" > "$T/sig-one.txt"
 # every compression: the tool's decompression is the one-piece stream; libarchive (and for
 # gzip GNU cpio) extracts the segments to the one-piece tree
 for alg in gzip zstd xz lz4; do
-	out="$T/m-$alg.img"
+	out="$T/m-$alg.bin"
 	"$RF" export "$T/g.spec" --no-cache $SEG --compress "$alg" -o "$out"
 	case $alg in
 	gzip) dec="gzip -dc" ;; zstd) dec="zstd -q -dc" ;; xz) dec="xz -dc" ;; lz4) dec="lz4 -q -dc" ;;
