@@ -17,6 +17,7 @@
 
 #include "commands.h"
 #include "exporter.h"
+#include "expopts.h"
 #include "opts.h"
 #include "view.h"
 
@@ -47,9 +48,10 @@ static void help(void)
 	       "  --memory MIB       guest memory (default 512)\n"
 	       "  --kvm              use KVM instead of TCG\n"
 	       "  --timeout SEC      stop the guest after SEC seconds (exit status 124)\n"
-	       "  --compress ALG     initramfs compression (default gzip)\n"
 	       "  --format FMT       cpio (default: -kernel/-initrd) or iso (a bootable ISO\n"
-	       "                     on -cdrom: isolinux loads the kernel and the view)\n\n"
+	       "                     on -cdrom: isolinux loads the kernel and the view)\n");
+	cli_print_export_options();
+	printf("\n"
 	       "Exit status: 0 when the guest powers off, 1 when its kernel panics (/init\n"
 	       "exited), N when the guest writes the byte N to I/O port 0xf4 (isa-debug-exit):\n"
 	       "  printf '\\003' | dd of=/dev/port bs=1 seek=244 count=1   # exit status 3\n"
@@ -211,7 +213,7 @@ int cmd_boot(int argc, char **argv)
 	struct rf_err err = {0};
 	struct boot_opts b = {.qemu = "qemu-system-x86_64", .memory_mib = 512, .format = "cpio"};
 	struct exp_options o = {.level = -1, .compress = "gzip", .format = "cpio"};
-	char *kernel = NULL;
+	char *kernel = NULL, *cache_dir = NULL;
 	int status = 0;
 	for (int i = 1; i < argc;) {
 		int r = cli_layer_flag(&cl, argc, argv, &i, &err);
@@ -224,6 +226,15 @@ int cmd_boot(int argc, char **argv)
 		const char *a = argv[i++];
 		const char *val = i < argc ? argv[i] : NULL;
 		bool takes_value = true;
+		int eo = cli_export_option(&o, a, val);
+		if (eo < 0) {
+			status = -eo;
+			goto out;
+		}
+		if (eo) {
+			i += strcmp(a, "--no-cache") ? 1 : 0;
+			continue;
+		}
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			help();
 			goto out;
@@ -241,8 +252,6 @@ int cmd_boot(int argc, char **argv)
 			b.memory_mib = val ? (unsigned)strtoul(val, NULL, 10) : 0;
 		} else if (!strcmp(a, "--timeout")) {
 			b.timeout_s = val ? (unsigned)strtoul(val, NULL, 10) : 0;
-		} else if (!strcmp(a, "--compress")) {
-			o.compress = val;
 		} else if (!strcmp(a, "--format")) {
 			b.format = val;
 		} else if (!strcmp(a, "--kvm")) {
@@ -292,6 +301,10 @@ int cmd_boot(int argc, char **argv)
 		o.has_epoch = true;
 		o.epoch = epoch;
 	}
+	if (cli_export_cache(&cl, &o, &cache_dir)) {
+		status = cli_usage_error("out of memory");
+		goto out;
+	}
 	struct ovl_view *v = NULL;
 	if (cli_build_view(&cl, &v, &err)) {
 		status = cli_fail(&err);
@@ -328,6 +341,7 @@ int cmd_boot(int argc, char **argv)
 	unlink(initrd);
 	rmdir(dir);
 out:
+	free(cache_dir);
 	free(kernel);
 	cli_layers_free(&cl);
 	return status;

@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "exporter.h"
+#include "expopts.h"
 #include "opts.h"
 #include "target.h"
 #include "view.h"
@@ -18,12 +19,9 @@ static void help(void)
 	       "Write the merged view to OUT. The format comes from OUT's suffix (.cpio,\n"
 	       ".cpio.gz, .cpio.zst, .cpio.xz, .cpio.lz4, .ext4, .img, .qcow2, .iso) or --format.\n\n"
 	       "  -o, --output OUT     the file to write (via a temporary name and a rename)\n"
-	       "  --format FMT         cpio, ext4, qcow2 or iso\n"
-	       "  --compress ALG       cpio: gzip (default), zstd, xz, lz4 or none;\n"
-	       "                       qcow2: deflate (compressed clusters) or none (default)\n"
-	       "  --level N            compression level (default: the compressor's)\n"
-	       "  --threads N          compression threads (default: all CPUs)\n"
-	       "  --size SIZE          ext4/qcow2: filesystem size (K, M, G, T suffixes);\n"
+	       "  --format FMT         cpio, ext4, qcow2 or iso\n");
+	cli_print_export_options();
+	printf("  --size SIZE          ext4/qcow2: filesystem size (K, M, G, T suffixes);\n"
 	       "                       default: what the view needs plus headroom\n"
 	       "  --partition gpt|mbr  ext4/qcow2: a disk with one partition holding the\n"
 	       "                       filesystem at 1 MiB instead of a bare filesystem\n"
@@ -34,33 +32,11 @@ static void help(void)
 	       "  --target T           qemu, cloud-hypervisor, akaros or xen: check that T\n"
 	       "                       boots the export and write its launch file beside OUT\n"
 	       "                       (OUT.qemu.sh, OUT.ch.sh, OUT.akaros.sh, OUT.xl.cfg)\n\n"
+	       "With a SPEC, cpio segments are cached in STATE/cache (the state directory is\n"
+	       "beside the SPEC or --state DIR).\n"
 	       "SOURCE_DATE_EPOCH, when set, becomes every entry's mtime (and the ext4\n"
 	       "superblock times).\n\n");
 	cli_print_layer_flags();
-}
-
-/* "64M", "1G", "4096": bytes; 0 when malformed. */
-static uint64_t parse_size(const char *s)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *s == '-')
-		return 0;
-	unsigned shift = 0;
-	switch (*end) {
-	case 'K': case 'k': shift = 10; end++; break;
-	case 'M': case 'm': shift = 20; end++; break;
-	case 'G': case 'g': shift = 30; end++; break;
-	case 'T': case 't': shift = 40; end++; break;
-	}
-	if (*end == 'i' && shift)
-		end++;
-	if (*end == 'B' && shift)
-		end++;
-	if (*end || v > (UINT64_MAX >> shift))
-		return 0;
-	return (uint64_t)v << shift;
 }
 
 /* Resolve the kernel, classify it and let the target refuse what its monitor cannot boot,
@@ -98,6 +74,7 @@ int cmd_export(int argc, char **argv)
 	struct target_launch launch = {0};
 	const struct target_ops *target = NULL;
 	char *kernel_abs = NULL;
+	char *cache_dir = NULL;
 	int status = 0;
 	for (int i = 1; i < argc;) {
 		int r = cli_layer_flag(&cl, argc, argv, &i, &err);
@@ -109,6 +86,15 @@ int cmd_export(int argc, char **argv)
 			continue;
 		const char *a = argv[i++];
 		const char *val = i < argc ? argv[i] : NULL;
+		int eo = cli_export_option(&o, a, val);
+		if (eo < 0) {
+			status = -eo;
+			goto out;
+		}
+		if (eo) {
+			i += strcmp(a, "--no-cache") ? 1 : 0;
+			continue;
+		}
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			help();
 			goto out;
@@ -117,12 +103,6 @@ int cmd_export(int argc, char **argv)
 			i++;
 		} else if (!strcmp(a, "--format")) {
 			o.format = val;
-			i++;
-		} else if (!strcmp(a, "--compress")) {
-			o.compress = val;
-			i++;
-		} else if (!strcmp(a, "--level")) {
-			o.level = val ? atoi(val) : -1;
 			i++;
 		} else if (!strcmp(a, "--target")) {
 			target_name = val;
@@ -137,7 +117,7 @@ int cmd_export(int argc, char **argv)
 			o.quiet = true;
 			continue;
 		} else if (!strcmp(a, "--size")) {
-			if (val && !(o.size_bytes = parse_size(val))) {
+			if (val && cli_parse_size(val, &o.size_bytes)) {
 				status = cli_usage_error("export: --size '%s' is not a size (e.g. 512M, 2G)",
 							 val);
 				goto out;
@@ -148,9 +128,6 @@ int cmd_export(int argc, char **argv)
 			i++;
 		} else if (!strcmp(a, "--uuid")) {
 			o.uuid = val;
-			i++;
-		} else if (!strcmp(a, "--threads")) {
-			o.threads = val ? (unsigned)atoi(val) : 0;
 			i++;
 		} else if (a[0] != '-' && !cl.spec_path) {
 			cl.spec_path = a;
@@ -193,6 +170,10 @@ int cmd_export(int argc, char **argv)
 	}
 	o.has_epoch = e > 0;
 	o.epoch = e > 0 ? epoch : 0;
+	if (cli_export_cache(&cl, &o, &cache_dir)) {
+		status = cli_usage_error("out of memory");
+		goto out;
+	}
 	struct ovl_view *v = NULL;
 	if (cli_build_view(&cl, &v, &err)) {
 		status = cli_fail(&err);
@@ -203,6 +184,7 @@ int cmd_export(int argc, char **argv)
 	ovl_view_free(v);
 out:
 	free(kernel_abs);
+	free(cache_dir);
 	cli_layers_free(&cl);
 	return status;
 }

@@ -75,8 +75,8 @@ xz --robot -l -vv "$T/z.cpio.xz" | has 'CRC32' || fail "xz check is not CRC32"
 "$RF" export "$T/g.spec" -o "$T/z.cpio.lz4"
 [ "$(head -c 4 "$T/z.cpio.lz4" | od -An -tx1 | tr -d ' ')" = 02214c18 ] || fail "lz4 not legacy"
 lz4 -q -d -c "$T/z.cpio.lz4" | cmp - "$T/plain.cpio" || fail "lz4"
-"$RF" export "$T/g.spec" --compress zstd -o "$T/forced.img"
-zstd -q -d -c "$T/forced.img" | cmp - "$T/plain.cpio" || fail "--compress"
+"$RF" export "$T/g.spec" --compress zstd -o "$T/forced.bin"
+zstd -q -d -c "$T/forced.bin" | cmp - "$T/plain.cpio" || fail "--compress"
 ok "gzip, zstd, xz (CRC32), lz4 (legacy), none"
 
 # a failed export leaves nothing behind
