@@ -121,9 +121,8 @@ int du_diff_compute(const struct du_tree *a, const struct du_tree *b, struct du_
 			j++;
 		} else {
 			const struct du_node *x = la[i].n, *y = lb[j].n;
-			bool changed = x->size_bytes != y->size_bytes || x->type != y->type ||
-				       (d->has_compressed &&
-					x->compressed_bytes != y->compressed_bytes);
+			/* a compressed cost alone moves with its neighbours: not a change */
+			bool changed = x->size_bytes != y->size_bytes || x->type != y->type;
 			if (changed && push(d, &cap, '~', la[i].path, x, y))
 				goto out;
 			i++;

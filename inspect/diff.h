@@ -25,7 +25,8 @@ struct du_diff {
 };
 
 /* Compare the leaves (files, and empty directories) of two finished trees built without
- * groups. *out is owned (du_diff_free). Returns 0 or -ENOMEM. */
+ * groups. A path is changed when its apparent size or type differs (contents of equal size
+ * are not compared; a compressed cost that moved alone is not a change). *out is owned (du_diff_free). Returns 0 or -ENOMEM. */
 int du_diff_compute(const struct du_tree *a, const struct du_tree *b, struct du_diff **out);
 void du_diff_free(struct du_diff *d);
 
