@@ -117,7 +117,7 @@ $CHECK "$T/i.json" size /bin/random 1048576 -- size /etc/seq.txt "$(stat -c %s "
 ok "a directory and an ISO"
 
 # ext4 raw and qcow2 images go through the image layer
-mke2fs -q -t ext4 -d "$R" "$T/a.ext4" 16M >/dev/null
+PATH=$PATH:/usr/sbin:/sbin mke2fs -q -t ext4 -d "$R" "$T/a.ext4" 16M >/dev/null
 if "$RF" du --json "$T/a.ext4" >"$T/e.json" 2>"$T/e.err"; then
 	$CHECK "$T/e.json" size /bin/random 1048576 || fail "ext4"
 	qemu-img convert -O qcow2 "$T/a.ext4" "$T/a.qcow2"
