@@ -66,7 +66,7 @@ void du_tree_finish(struct du_tree *t);
  * "[label]"). malloc'd, caller frees; NULL when out of memory. */
 char *du_node_path(const struct du_node *n);
 
-/* Leaves (every non-directory node, and empty directories) in path order, for diff.
+/* Leaves (files, DU_META lines and empty directories) in tree order, for diff.
  * *out is an owned array of borrowed node pointers (free the array only). */
 int du_tree_leaves(const struct du_tree *t, struct du_node ***out, size_t *n_out);
 
