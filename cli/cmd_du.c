@@ -48,20 +48,21 @@ int cli_du_load(struct cli_layers *cl, const char *target, const struct insp_opt
 
 static void help(void)
 {
-	printf("usage: rootfs-fuse du TARGET [OPTIONS]\n\n"
-	       "What each directory and file of TARGET costs, largest first. TARGET is a SPEC\n"
-	       "(with layer flags too), a directory (a mount point), an initramfs (cpio\n"
-	       "segments, each uncompressed or compressed with gzip, zstd, xz, lzma, bzip2 or\n"
-	       "lz4, concatenated as the kernel accepts them), an ISO, or an ext4 raw/qcow2 image.\n"
-	       "For a compressed initramfs each entry also shows the compressed bytes its data\n"
-	       "costs; cpio headers, padding and compression framing get a line of their own.\n\n"
-	       "  --depth N      show N levels below the root (default: all)\n"
-	       "  --top N        per directory, the N largest entries and one line for the rest\n"
-	       "  --bytes        exact byte counts (default: K, M, G as du -h)\n"
-	       "  --by layer     group by layer (SPEC: the layer label; initramfs: the segment)\n"
-	       "  --json         print JSON instead of text\n"
-	       "  --html FILE    also write a self-contained HTML page with a zoomable treemap\n"
-	       "  --partial      on a damaged image, still report what could be read (exit 1)\n\n");
+	printf(
+	    "usage: rootfs-fuse du TARGET [OPTIONS]\n\n"
+	    "What each directory and file of TARGET costs, largest first. TARGET is a SPEC\n"
+	    "(with layer flags too), a directory (a mount point), an initramfs (cpio\n"
+	    "segments, each uncompressed or compressed with gzip, zstd, xz, lzma, bzip2 or\n"
+	    "lz4, concatenated as the kernel accepts them), an ISO, or an ext4 raw/qcow2 image.\n"
+	    "For a compressed initramfs each entry also shows the compressed bytes its data\n"
+	    "costs; cpio headers, padding and compression framing get a line of their own.\n\n"
+	    "  --depth N      show N levels below the root (default: all)\n"
+	    "  --top N        per directory, the N largest entries and one line for the rest\n"
+	    "  --bytes        exact byte counts (default: K, M, G as du -h)\n"
+	    "  --by layer     group by layer (SPEC: the layer label; initramfs: the segment)\n"
+	    "  --json         print JSON instead of text\n"
+	    "  --html FILE    also write a self-contained HTML page with a zoomable treemap\n"
+	    "  --partial      on a damaged image, still report what could be read (exit 1)\n\n");
 	cli_print_layer_flags();
 }
 
@@ -161,7 +162,8 @@ int cmd_du(int argc, char **argv)
 		goto out;
 	}
 	if (r)
-		status = cli_fail(&err); /* --partial: the report of what was read, then the error */
+		status =
+		    cli_fail(&err); /* --partial: the report of what was read, then the error */
 out:
 	du_tree_free(t);
 	cli_layers_free(&cl);

@@ -44,8 +44,8 @@ static uint64_t cost_at(const struct newc *p, uint64_t u)
 {
 	if (p->u1 == p->u0)
 		return p->c1;
-	return p->c0 + (uint64_t)((unsigned __int128)(u - p->u0) * (p->c1 - p->c0) /
-				  (p->u1 - p->u0));
+	return p->c0 +
+	       (uint64_t)((unsigned __int128)(u - p->u0) * (p->c1 - p->c0) / (p->u1 - p->u0));
 }
 
 static int hex8(const uint8_t *s, uint32_t *v)
@@ -211,9 +211,10 @@ static int newc_feed(struct newc *p, const uint8_t *buf, size_t len, size_t *use
 				p->state = N_HDR;
 				p->have = 0;
 			} else {
-				return rf_err_set(err, EINVAL,
-						  "junk after the cpio trailer at stream offset %llu",
-						  (unsigned long long)p->pos);
+				return rf_err_set(
+				    err, EINVAL,
+				    "junk after the cpio trailer at stream offset %llu",
+				    (unsigned long long)p->pos);
 			}
 			break;
 		}
@@ -295,8 +296,7 @@ static int seg_uncompressed(struct reader *rd, size_t *off, struct rf_err *err)
 	return r;
 }
 
-static int seg_compressed(struct reader *rd, const char *method, size_t *off,
-			  struct rf_err *err)
+static int seg_compressed(struct reader *rd, const char *method, size_t *off, struct rf_err *err)
 {
 	struct insp_decoder *d = NULL;
 	struct newc *p = malloc(sizeof(*p));
@@ -307,8 +307,8 @@ static int seg_compressed(struct reader *rd, const char *method, size_t *off,
 		r = rf_err_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
-	snprintf(rd->group, sizeof(rd->group), "segment %u (%s at byte %zu)", rd->n_seg + 1,
-		 method, start);
+	snprintf(rd->group, sizeof(rd->group), "segment %u (%s at byte %zu)", rd->n_seg + 1, method,
+		 start);
 	newc_init(p, rd, 0, true);
 	if ((r = insp_decoder_new(method, &d, err)))
 		goto out;
@@ -377,8 +377,10 @@ int insp_read_cpio(const uint8_t *buf, size_t len, const char *name, struct du_t
 		else if ((method = insp_decoder_detect(buf + off, len - off)))
 			r = seg_compressed(&rd, method, &off, &e);
 		else
-			r = rf_err_set(&e, EINVAL, "byte %zu: neither a cpio archive nor a "
-				       "compressed stream the kernel accepts", off);
+			r = rf_err_set(&e, EINVAL,
+				       "byte %zu: neither a cpio archive nor a "
+				       "compressed stream the kernel accepts",
+				       off);
 		if (r) {
 			char msg[sizeof(e.msg)];
 			snprintf(msg, sizeof(msg), "%s", e.msg);

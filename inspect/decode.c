@@ -38,10 +38,14 @@ static const struct {
 	uint8_t magic[6];
 	size_t len;
 } magics[] = {
-	{"gzip", {0x1f, 0x8b}, 2},       {"gzip", {0x1f, 0x9e}, 2},
-	{"bzip2", {'B', 'Z', 'h'}, 3},    {"lzma", {0x5d, 0x00, 0x00}, 3},
-	{"xz", {0xfd, '7', 'z', 'X', 'Z', 0x00}, 6}, {"lzo", {0x89, 'L', 'Z', 'O'}, 4},
-	{"lz4", {0x02, 0x21}, 2},         {"zstd", {0x28, 0xb5, 0x2f, 0xfd}, 4},
+    {"gzip", {0x1f, 0x8b}, 2},
+    {"gzip", {0x1f, 0x9e}, 2},
+    {"bzip2", {'B', 'Z', 'h'}, 3},
+    {"lzma", {0x5d, 0x00, 0x00}, 3},
+    {"xz", {0xfd, '7', 'z', 'X', 'Z', 0x00}, 6},
+    {"lzo", {0x89, 'L', 'Z', 'O'}, 4},
+    {"lz4", {0x02, 0x21}, 2},
+    {"zstd", {0x28, 0xb5, 0x2f, 0xfd}, 4},
 };
 
 const char *insp_decoder_detect(const uint8_t *buf, size_t len)
@@ -167,8 +171,8 @@ static int lz4_step(struct insp_decoder *d, const uint8_t *in, size_t in_len, si
 	d->blk_done += k;
 	*out_len = k;
 	size_t in_to = d->blk_done == d->blk_len
-			       ? d->blk_in
-			       : (size_t)((unsigned __int128)d->blk_in * d->blk_done / d->blk_len);
+			   ? d->blk_in
+			   : (size_t)((unsigned __int128)d->blk_in * d->blk_done / d->blk_len);
 	*in_used = in_to - d->blk_in_done;
 	d->blk_in_done = in_to;
 	return 0;
@@ -205,7 +209,8 @@ int insp_decoder_step(struct insp_decoder *d, const uint8_t *in, size_t in_len, 
 		ZSTD_outBuffer ob = {out, out_cap, 0};
 		size_t r = ZSTD_decompressStream(d->zs, &ob, &ib);
 		if (ZSTD_isError(r))
-			return rf_err_set(err, EINVAL, "corrupt zstd data: %s", ZSTD_getErrorName(r));
+			return rf_err_set(err, EINVAL, "corrupt zstd data: %s",
+					  ZSTD_getErrorName(r));
 		*in_used = ib.pos;
 		*out_len = ob.pos;
 		if (!r)
@@ -228,8 +233,8 @@ int insp_decoder_step(struct insp_decoder *d, const uint8_t *in, size_t in_len, 
 		else if (r == LZMA_BUF_ERROR || (r == LZMA_OK && !*in_used && !*out_len))
 			return rf_err_set(err, EIO, "truncated %s data", d->name);
 		else if (r != LZMA_OK)
-			return rf_err_set(err, EINVAL, "corrupt %s data (liblzma error %d)", d->name,
-					  (int)r);
+			return rf_err_set(err, EINVAL, "corrupt %s data (liblzma error %d)",
+					  d->name, (int)r);
 		break;
 	}
 	case DEC_BZIP2: {

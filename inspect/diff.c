@@ -155,7 +155,8 @@ void du_diff_free(struct du_diff *d)
 static const char *delta(uint64_t o, uint64_t n, bool is_bytes, char buf[40])
 {
 	char h[32];
-	snprintf(buf, 40, "%c%s", n >= o ? '+' : '-', du_human(n >= o ? n - o : o - n, is_bytes, h));
+	snprintf(buf, 40, "%c%s", n >= o ? '+' : '-',
+		 du_human(n >= o ? n - o : o - n, is_bytes, h));
 	return buf;
 }
 
@@ -176,7 +177,8 @@ int du_diff_print_text(FILE *f, const struct du_diff *d, bool is_bytes, size_t t
 	if (n < d->n_changes)
 		fprintf(f, "(%zu more changes)\n", d->n_changes - n);
 	fprintf(f, "total: %s -> %s (%s)", du_human(d->old_total, is_bytes, a),
-		du_human(d->new_total, is_bytes, b), delta(d->old_total, d->new_total, is_bytes, c));
+		du_human(d->new_total, is_bytes, b),
+		delta(d->old_total, d->new_total, is_bytes, c));
 	if (d->has_compressed)
 		fprintf(f, ", compressed %s -> %s (%s)", du_human(d->old_comp_total, is_bytes, a),
 			du_human(d->new_comp_total, is_bytes, b),
@@ -191,13 +193,16 @@ int du_diff_print_json(FILE *f, const struct du_diff *d, size_t top)
 	fprintf(f, "{\"has_compressed\":%s,\"old_total\":%" PRIu64 ",\"new_total\":%" PRIu64,
 		d->has_compressed ? "true" : "false", d->old_total, d->new_total);
 	if (d->has_compressed)
-		fprintf(f, ",\"old_compressed_total\":%" PRIu64 ",\"new_compressed_total\":%" PRIu64,
+		fprintf(f,
+			",\"old_compressed_total\":%" PRIu64 ",\"new_compressed_total\":%" PRIu64,
 			d->old_comp_total, d->new_comp_total);
 	fprintf(f, ",\"n_changes\":%zu,\"changes\":[", d->n_changes);
 	for (size_t i = 0; i < n; i++) {
 		const struct du_change *x = &d->changes[i];
 		fprintf(f, "%s{\"kind\":\"%s\",\"path\":", i ? "," : "",
-			x->kind == '+' ? "added" : x->kind == '-' ? "removed" : "changed");
+			x->kind == '+'	 ? "added"
+			: x->kind == '-' ? "removed"
+					 : "changed");
 		du_json_string(f, x->path);
 		fprintf(f, ",\"old_size\":%" PRIu64 ",\"new_size\":%" PRIu64, x->old_size,
 			x->new_size);

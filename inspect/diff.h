@@ -11,8 +11,8 @@
 #include "du.h"
 
 struct du_change {
-	char kind;       /* '+' added, '-' removed, '~' changed */
-	char *path;      /* "/usr/bin/x", owned */
+	char kind;		     /* '+' added, '-' removed, '~' changed */
+	char *path;		     /* "/usr/bin/x", owned */
 	uint64_t old_size, new_size; /* apparent bytes (0 when absent) */
 	uint64_t old_comp, new_comp; /* compressed bytes when both trees have them */
 };
@@ -20,13 +20,14 @@ struct du_change {
 struct du_diff {
 	struct du_change *changes; /* owned; sorted by |delta| descending, then path */
 	size_t n_changes;
-	bool has_compressed;       /* both trees are compressed archives */
+	bool has_compressed; /* both trees are compressed archives */
 	uint64_t old_total, new_total, old_comp_total, new_comp_total;
 };
 
 /* Compare the leaves (files, and empty directories) of two finished trees built without
  * groups. A path is changed when its apparent size or type differs (contents of equal size
- * are not compared; a compressed cost that moved alone is not a change). *out is owned (du_diff_free). Returns 0 or -ENOMEM. */
+ * are not compared; a compressed cost that moved alone is not a change). *out is owned
+ * (du_diff_free). Returns 0 or -ENOMEM. */
 int du_diff_compute(const struct du_tree *a, const struct du_tree *b, struct du_diff **out);
 void du_diff_free(struct du_diff *d);
 

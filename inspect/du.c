@@ -204,7 +204,8 @@ struct leaves {
 
 static int collect(struct du_node *n, struct leaves *l)
 {
-	bool is_leaf = n->type == DU_FILE || n->type == DU_META || (n->type == DU_DIR && !n->n_children);
+	bool is_leaf =
+	    n->type == DU_FILE || n->type == DU_META || (n->type == DU_DIR && !n->n_children);
 	if (n->parent && is_leaf) {
 		if (l->n == l->cap) {
 			size_t cap = l->cap ? l->cap * 2 : 64;

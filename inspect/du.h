@@ -13,33 +13,33 @@
 enum du_type { DU_DIR, DU_FILE, DU_GROUP, DU_META };
 
 struct du_node {
-	char *name;                /* last component, owned; "" for the root */
-	enum du_type type;         /* DU_GROUP: a --by layer group; DU_META: headers/padding line */
-	uint64_t size_bytes;       /* apparent size; directories: their own plus their children's */
+	char *name;		   /* last component, owned; "" for the root */
+	enum du_type type;	   /* DU_GROUP: a --by layer group; DU_META: headers/padding line */
+	uint64_t size_bytes;	   /* apparent size; directories: their own plus their children's */
 	uint64_t compressed_bytes; /* bytes of the compressed image this entry costs */
-	uint64_t n_entries;        /* archive entries at or below this node */
+	uint64_t n_entries;	   /* archive entries at or below this node */
 	struct du_node *parent;
 	struct du_node **children; /* owned; sorted largest first by du_tree_finish */
 	size_t n_children, cap_children;
 };
 
 struct du_segment {
-	char *compression;         /* "none", "gzip", "zstd", ... owned */
-	uint64_t offset;           /* byte offset of the segment in the file */
+	char *compression;	   /* "none", "gzip", "zstd", ... owned */
+	uint64_t offset;	   /* byte offset of the segment in the file */
 	uint64_t compressed_bytes; /* bytes of the file the segment occupies */
-	uint64_t size_bytes;       /* bytes of cpio stream it yields */
+	uint64_t size_bytes;	   /* bytes of cpio stream it yields */
 };
 
 struct du_tree {
 	struct du_node *root;
-	char *target;              /* what was read, as given; owned */
-	char *kind;                /* "cpio", "view", "iso", "image"; owned */
-	bool has_compressed;       /* compressed_bytes are meaningful (a cpio archive) */
-	uint64_t file_bytes;       /* size of the target file (cpio), 0 otherwise */
-	uint64_t stream_bytes;     /* cpio: uncompressed stream bytes (all segments) */
+	char *target;		     /* what was read, as given; owned */
+	char *kind;		     /* "cpio", "view", "iso", "image"; owned */
+	bool has_compressed;	     /* compressed_bytes are meaningful (a cpio archive) */
+	uint64_t file_bytes;	     /* size of the target file (cpio), 0 otherwise */
+	uint64_t stream_bytes;	     /* cpio: uncompressed stream bytes (all segments) */
 	struct du_segment *segments; /* cpio: segments in file order; owned */
 	size_t n_segments;
-	char *partial_error;       /* set when the reader stopped early (--partial); owned */
+	char *partial_error; /* set when the reader stopped early (--partial); owned */
 };
 
 /* Create an empty tree for target (copied) of kind (copied). *out is owned: du_tree_free.

@@ -68,8 +68,8 @@ static size_t shown(const struct du_node *n, const struct du_print_opts *o, uint
 	return k;
 }
 
-static void text_row(FILE *f, const struct du_tree *t, const struct du_print_opts *o,
-		     uint64_t size, uint64_t comp, int depth, const char *label)
+static void text_row(FILE *f, const struct du_tree *t, const struct du_print_opts *o, uint64_t size,
+		     uint64_t comp, int depth, const char *label)
 {
 	char a[32], b[32];
 	fprintf(f, "%10s", du_human(size, o->is_bytes, a));
@@ -128,14 +128,16 @@ int du_print_text(FILE *f, const struct du_tree *t, const struct du_print_opts *
 		for (size_t i = 0; i < t->root->n_children; i++)
 			if (t->root->children[i]->type == DU_META)
 				meta += t->root->children[i]->size_bytes;
-		fprintf(f, "total: %s bytes of cpio stream (%s in entries, %s headers and padding), "
-			   "%s bytes of file, %zu segment%s:",
+		fprintf(f,
+			"total: %s bytes of cpio stream (%s in entries, %s headers and padding), "
+			"%s bytes of file, %zu segment%s:",
 			du_human(t->stream_bytes, true, a),
 			du_human(t->stream_bytes - meta, true, b), du_human(meta, true, c),
 			du_human(t->file_bytes, true, (char[32]){0}), t->n_segments,
 			t->n_segments == 1 ? "" : "s");
 		for (size_t i = 0; i < t->n_segments; i++)
-			fprintf(f, " %s@%" PRIu64, t->segments[i].compression, t->segments[i].offset);
+			fprintf(f, " %s@%" PRIu64, t->segments[i].compression,
+				t->segments[i].offset);
 		fputc('\n', f);
 	} else {
 		fprintf(f, "total: %s bytes in %" PRIu64 " entries\n",
@@ -171,7 +173,9 @@ static int json_node(FILE *f, const struct du_tree *t, const struct du_node *n,
 				return r;
 		}
 		if (k < n->n_children) {
-			fprintf(f, ",{\"name\":\"(%zu more)\",\"path\":\"\",\"type\":\"more\",\"size\":%" PRIu64,
+			fprintf(f,
+				",{\"name\":\"(%zu "
+				"more)\",\"path\":\"\",\"type\":\"more\",\"size\":%" PRIu64,
 				n->n_children - k, rs);
 			if (t->has_compressed)
 				fprintf(f, ",\"compressed\":%" PRIu64, rc);
@@ -196,8 +200,9 @@ int du_print_json(FILE *f, const struct du_tree *t, const struct du_print_opts *
 		const struct du_segment *s = &t->segments[i];
 		fprintf(f, "%s{\"compression\":", i ? "," : "");
 		du_json_string(f, s->compression);
-		fprintf(f, ",\"offset\":%" PRIu64 ",\"compressed_bytes\":%" PRIu64
-			   ",\"size_bytes\":%" PRIu64 "}",
+		fprintf(f,
+			",\"offset\":%" PRIu64 ",\"compressed_bytes\":%" PRIu64
+			",\"size_bytes\":%" PRIu64 "}",
 			s->offset, s->compressed_bytes, s->size_bytes);
 	}
 	fputc(']', f);

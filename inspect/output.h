@@ -12,9 +12,9 @@
 #include "err.h"
 
 struct du_print_opts {
-	int max_depth;      /* deepest level shown (the root is 0); -1: all */
-	size_t top;         /* per directory, the N largest children, the rest on one line; 0: all */
-	bool is_bytes;      /* exact byte counts instead of K/M/G (1024-based, as du -h) */
+	int max_depth; /* deepest level shown (the root is 0); -1: all */
+	size_t top;    /* per directory, the N largest children, the rest on one line; 0: all */
+	bool is_bytes; /* exact byte counts instead of K/M/G (1024-based, as du -h) */
 };
 
 /* Print t (finished) as an indented tree, largest first, then a summary. Returns 0 or -EIO. */

@@ -26,6 +26,8 @@ struct buf {
 
 static void put(struct buf *b, const void *d, size_t n)
 {
+	if (!n)
+		return;
 	if (b->len + n > b->cap) {
 		b->cap = (b->len + n) * 2 + 64;
 		b->p = realloc(b->p, b->cap);
@@ -202,7 +204,7 @@ static void test_segments(void **state)
 	assert_string_equal(t->segments[2].compression, "zstd");
 	assert_int_equal(t->root->compressed_bytes, img.len);
 	const struct du_node *mc =
-		find(t->root, "[segment 1 (cpio at byte 0)]/kernel/x86/microcode/AuthenticAMD.bin");
+	    find(t->root, "[segment 1 (cpio at byte 0)]/kernel/x86/microcode/AuthenticAMD.bin");
 	assert_non_null(mc);
 	assert_int_equal(mc->compressed_bytes, 5000); /* uncompressed: costs itself */
 	char p[64];
@@ -210,7 +212,8 @@ static void test_segments(void **state)
 	assert_int_equal(find(t->root, p)->size_bytes, 4);
 	snprintf(p, sizeof(p), "[segment 2 (gzip at byte %zu)]/b", gz_at);
 	assert_int_equal(find(t->root, p)->size_bytes, 7);
-	snprintf(p, sizeof(p), "[segment 3 (zstd at byte %zu)]/c", img.len - t->segments[2].compressed_bytes);
+	snprintf(p, sizeof(p), "[segment 3 (zstd at byte %zu)]/c",
+		 img.len - t->segments[2].compressed_bytes);
 	assert_int_equal(find(t->root, p)->size_bytes, 1);
 	assert_int_equal(t->root->size_bytes, t->stream_bytes);
 	du_tree_free(t);
@@ -266,8 +269,8 @@ static void test_model(void **state)
 	(void)state;
 	struct du_tree *t = NULL;
 	assert_int_equal(du_tree_new("x", "view", &t), 0);
-	assert_int_equal(du_tree_add(t, "host /usr/bin/xz", "usr/lib/liblzma.so.5", DU_FILE, 300, 0),
-			 0);
+	assert_int_equal(
+	    du_tree_add(t, "host /usr/bin/xz", "usr/lib/liblzma.so.5", DU_FILE, 300, 0), 0);
 	assert_int_equal(du_tree_add(t, "host /usr/bin/xz", "usr/bin/xz", DU_FILE, 100, 0), 0);
 	assert_int_equal(du_tree_add(t, "busybox", "bin/busybox", DU_FILE, 1000, 0), 0);
 	assert_int_equal(du_tree_add(t, "busybox", "bin/busybox", DU_FILE, 5, 0), 0);
@@ -295,10 +298,10 @@ static void test_model(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_gzip_attribution),
-		cmocka_unit_test(test_segments),
-		cmocka_unit_test(test_bad_input),
-		cmocka_unit_test(test_model),
+	    cmocka_unit_test(test_gzip_attribution),
+	    cmocka_unit_test(test_segments),
+	    cmocka_unit_test(test_bad_input),
+	    cmocka_unit_test(test_model),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
