@@ -120,7 +120,7 @@ static int entry_done(struct newc *p, struct rf_err *err)
 	uint64_t cost = p->filesize ? cost_at(p, p->pos) - p->data_c0 : 0;
 	name_normalize(p->name);
 	enum du_type type = S_ISDIR(p->mode) ? DU_DIR : DU_FILE;
-	if (du_tree_add(p->t, p->group, p->name, type, p->filesize, cost))
+	if (du_tree_add(p->t, p->group, NULL, p->name, type, p->filesize, cost))
 		return rf_err_set(err, ENOMEM, "out of memory");
 	p->file_sum += p->filesize;
 	p->cost_sum += cost;
@@ -230,7 +230,7 @@ static void newc_salvage(struct newc *p)
 		return;
 	uint64_t got = p->filesize - p->left, cost = cost_at(p, p->pos) - p->data_c0;
 	name_normalize(p->name);
-	if (!du_tree_add(p->t, p->group, p->name, DU_FILE, got, cost)) {
+	if (!du_tree_add(p->t, p->group, NULL, p->name, DU_FILE, got, cost)) {
 		p->file_sum += got;
 		p->cost_sum += cost;
 	}
@@ -394,10 +394,10 @@ int insp_read_cpio(const uint8_t *buf, size_t len, const char *name, struct du_t
 	}
 	/* everything not attributed to an entry's data up to where reading stopped */
 	uint64_t reached = r ? off : len;
-	int m = du_tree_add(t, NULL, META_NAME, DU_META, rd.stream_bytes - rd.file_sum,
+	int m = du_tree_add(t, NULL, NULL, META_NAME, DU_META, rd.stream_bytes - rd.file_sum,
 			    reached - rd.cost_sum);
 	if (!m && reached < len)
-		m = du_tree_add(t, NULL, "(unread)", DU_META, 0, len - reached);
+		m = du_tree_add(t, NULL, NULL, "(unread)", DU_META, 0, len - reached);
 	t->stream_bytes = rd.stream_bytes;
 	if (m && !r)
 		r = rf_err_set(err, ENOMEM, "out of memory");

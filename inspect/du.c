@@ -87,13 +87,15 @@ static struct du_node *child_get(struct du_node *dir, const char *name, size_t l
 	return c;
 }
 
-int du_tree_add(struct du_tree *t, const char *group, const char *path, enum du_type type,
-		uint64_t size_bytes, uint64_t compressed_bytes)
+int du_tree_add(struct du_tree *t, const char *group, const char *subgroup, const char *path,
+		enum du_type type, uint64_t size_bytes, uint64_t compressed_bytes)
 {
 	struct du_node *n = t->root;
 	if (group) {
 		n = child_get(n, group, strlen(group), DU_GROUP);
 		if (!n)
+			return -ENOMEM;
+		if (subgroup && !(n = child_get(n, subgroup, strlen(subgroup), DU_GROUP)))
 			return -ENOMEM;
 	}
 	const char *p = path;

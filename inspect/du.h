@@ -48,11 +48,12 @@ int du_tree_new(const char *target, const char *kind, struct du_tree **out);
 void du_tree_free(struct du_tree *t);
 
 /* Add an entry at a normalized guest path ("" is the root, no leading slash). When group is
- * not NULL the entry goes below a DU_GROUP child of the root named group (--by layer).
- * Missing directories are created. Sizes add up when a path is added twice (an archive may
- * hold the same path twice, and both copies cost bytes). Returns 0 or -ENOMEM. */
-int du_tree_add(struct du_tree *t, const char *group, const char *path, enum du_type type,
-		uint64_t size_bytes, uint64_t compressed_bytes);
+ * not NULL the entry goes below a DU_GROUP child of the root named group (--by layer), and
+ * below a DU_GROUP child of that named subgroup when subgroup is not NULL (a binary or module
+ * inside its layer). Missing directories are created. Sizes add up when a path is added twice
+ * (an archive may hold the same path twice, and both copies cost bytes). Returns 0 or -ENOMEM. */
+int du_tree_add(struct du_tree *t, const char *group, const char *subgroup, const char *path,
+		enum du_type type, uint64_t size_bytes, uint64_t compressed_bytes);
 
 /* Record a cpio segment (compression copied). Returns 0 or -ENOMEM. */
 int du_tree_add_segment(struct du_tree *t, const char *compression, uint64_t offset,

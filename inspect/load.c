@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "attribute.h"
 #include "decode.h"
 #include "layer.h"
 #include "spec.h"
@@ -24,7 +25,8 @@
 struct view_ctx {
 	struct du_tree *t;
 	bool by_layer;
-	uint64_t *seen_ino; /* hard-linked files already counted */
+	struct insp_attrib *attrib; /* --by layer: binaries and modules inside their layer */
+	uint64_t *seen_ino;	    /* hard-linked files already counted */
 	size_t n_seen, cap_seen;
 };
 
@@ -58,17 +60,26 @@ static int view_one(const struct ovl_node *n, const char *path, void *arg)
 		size = 0; /* a hard link: its data is counted at the first name */
 	if (r)
 		return r;
-	const char *group = NULL;
-	if (c->by_layer)
+	const char *group = NULL, *sub = NULL;
+	if (c->by_layer) {
 		group = n->layer ? n->layer->label : "(implied directories)";
-	return du_tree_add(c->t, group, path, S_ISDIR(n->attr.mode) ? DU_DIR : DU_FILE, size, 0);
+		errno = 0;
+		sub = insp_attrib_group(c->attrib, n);
+		if (!sub && c->attrib && errno == ENOMEM)
+			return -ENOMEM;
+	}
+	return du_tree_add(c->t, group, sub, path, S_ISDIR(n->attr.mode) ? DU_DIR : DU_FILE, size,
+			   0);
 }
 
 int insp_read_view(const struct ovl_view *v, struct du_tree *t, const struct insp_opts *o,
 		   struct rf_err *err)
 {
 	struct view_ctx c = {.t = t, .by_layer = o->by_layer};
+	if (o->by_layer && insp_attrib_new(v, &c.attrib, err))
+		return -ENOMEM;
 	int r = ovl_view_walk(v, view_one, &c);
+	insp_attrib_free(c.attrib);
 	free(c.seen_ino);
 	if (r)
 		return rf_err_set(err, -r, "out of memory");
@@ -108,7 +119,8 @@ int insp_read_iso(const char *path, struct du_tree *t, struct rf_err *err)
 			p += *p == '/' ? 1 : 2;
 		bool is_dir = archive_entry_filetype(e) == AE_IFDIR;
 		uint64_t size = archive_entry_hardlink(e) ? 0 : (uint64_t)archive_entry_size(e);
-		if (strcmp(p, ".") && du_tree_add(t, NULL, p, is_dir ? DU_DIR : DU_FILE, size, 0))
+		if (strcmp(p, ".") &&
+		    du_tree_add(t, NULL, NULL, p, is_dir ? DU_DIR : DU_FILE, size, 0))
 			r = rf_err_set(err, ENOMEM, "out of memory");
 		free(name);
 		if (r)

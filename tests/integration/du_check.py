@@ -4,6 +4,7 @@
 usage: du_check.py JSON CHECK [ARGS...] [-- CHECK [ARGS...]]...; exits non-zero with a message
 on the first failure. One process runs several checks: python starts slowly on a loaded CI."""
 import json
+import re
 import sys
 
 
@@ -105,11 +106,12 @@ def run(d, check, args):
         for g in t.get("children", []):
             if g["type"] != "group":
                 fail("top level %s is not a layer group" % g["path"])
-            prefix = "[" + g["name"] + "]"
             for n in walk(g):
-                if n is g:
+                if n is g or n["type"] == "group":
                     continue
-                p = n["path"][len(prefix):]
+                # strip the group and any sub-group (a binary or module inside its layer)
+                p = re.sub(r"^(\[[^\]]*\]/?)+", "", n["path"])
+                p = p if p.startswith("/") else "/" + p
                 if n["type"] == "file" or not n.get("children"):
                     if p in seen:
                         fail("%s counted in %s and %s" % (p, seen[p], g["name"]))

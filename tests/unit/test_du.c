@@ -16,8 +16,14 @@
 #include <zstd.h>
 
 #include "du.h"
+#include "layer.h"
 #include "output.h"
 #include "readers.h"
+#include "view.h"
+#include <libgen.h>
+#include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 struct buf {
 	uint8_t *p;
@@ -270,10 +276,11 @@ static void test_model(void **state)
 	struct du_tree *t = NULL;
 	assert_int_equal(du_tree_new("x", "view", &t), 0);
 	assert_int_equal(
-	    du_tree_add(t, "host /usr/bin/xz", "usr/lib/liblzma.so.5", DU_FILE, 300, 0), 0);
-	assert_int_equal(du_tree_add(t, "host /usr/bin/xz", "usr/bin/xz", DU_FILE, 100, 0), 0);
-	assert_int_equal(du_tree_add(t, "busybox", "bin/busybox", DU_FILE, 1000, 0), 0);
-	assert_int_equal(du_tree_add(t, "busybox", "bin/busybox", DU_FILE, 5, 0), 0);
+	    du_tree_add(t, "host /usr/bin/xz", NULL, "usr/lib/liblzma.so.5", DU_FILE, 300, 0), 0);
+	assert_int_equal(du_tree_add(t, "host /usr/bin/xz", NULL, "usr/bin/xz", DU_FILE, 100, 0),
+			 0);
+	assert_int_equal(du_tree_add(t, "busybox", NULL, "bin/busybox", DU_FILE, 1000, 0), 0);
+	assert_int_equal(du_tree_add(t, "busybox", NULL, "bin/busybox", DU_FILE, 5, 0), 0);
 	du_tree_finish(t);
 	assert_int_equal(t->root->size_bytes, 1405);
 	assert_int_equal(t->root->n_entries, 4);
@@ -295,13 +302,128 @@ static void test_model(void **state)
 	du_tree_free(t);
 }
 
+/* Put host path p into the view as the host layer would: symlinks kept (parents resolved
+ * on the host), regular files read from the host, directories implied. */
+static void put_host(struct ovl_view *v, struct ovl_layer *l, const char *p)
+{
+	char *d1 = strdup(p), *d2 = strdup(p);
+	char rd[PATH_MAX], full[PATH_MAX * 2];
+	assert_non_null(realpath(dirname(d1), rd));
+	snprintf(full, sizeof(full), "%s/%s", strcmp(rd, "/") ? rd : "", basename(d2));
+	struct stat st;
+	assert_int_equal(lstat(full, &st), 0);
+	struct ovl_entry e = {.path = full + 1};
+	struct rf_err err = {0};
+	char target[PATH_MAX] = "";
+	if (S_ISLNK(st.st_mode)) {
+		ssize_t n = readlink(full, target, sizeof(target) - 1);
+		assert_true(n > 0);
+		target[n] = '\0';
+		e.attr.mode = S_IFLNK | 0777;
+		e.attr.size = (uint64_t)n;
+		e.link_target = target;
+	} else if (S_ISREG(st.st_mode)) {
+		e.attr.mode = S_IFREG | 0755;
+		e.attr.size = (uint64_t)st.st_size;
+		e.src.kind = OVL_SRC_HOST;
+		e.src.host_path = full;
+	}
+	if (e.attr.mode && ovl_view_lookup(v, e.path) == NULL)
+		assert_int_equal(ovl_view_put(v, l, &e, NULL, &err), 0);
+	if (target[0]) {
+		char next[PATH_MAX * 3];
+		if (target[0] == '/')
+			snprintf(next, sizeof(next), "%s", target);
+		else
+			snprintf(next, sizeof(next), "%s/%s", rd, target);
+		put_host(v, l, next);
+	}
+	free(d1);
+	free(d2);
+}
+
+/* --by layer inside a host layer: each binary with its DT_NEEDED closure (as ldd lists it),
+ * libraries needed by several under "shared by", every file counted once. */
+static void test_host_split(void **state)
+{
+	(void)state;
+	char *bins[] = {"/usr/bin/xz", "/usr/bin/lz4", "/usr/bin/zstd"};
+	struct ovl_view *v = NULL;
+	struct ovl_layer *l = NULL;
+	assert_int_equal(ovl_view_new(&v), 0);
+	assert_int_equal(layer_new(&layer_host_ops, bins, 3, "--host", &l), 0);
+	assert_int_equal(ovl_view_add_layer(v, l), 0);
+	put_host(v, l, "/lib");
+	put_host(v, l, "/lib64");
+	char libs[3][16][PATH_MAX];
+	int n_libs[3] = {0};
+	for (int b = 0; b < 3; b++) {
+		put_host(v, l, bins[b]);
+		char cmd[256], line[PATH_MAX];
+		snprintf(cmd, sizeof(cmd), "ldd %s", bins[b]);
+		FILE *f = popen(cmd, "r");
+		assert_non_null(f);
+		while (fgets(line, sizeof(line), f)) {
+			char *p = strchr(line, '/'), *sp;
+			if (!p || !(sp = strchr(p, ' ')))
+				continue;
+			*sp = '\0';
+			put_host(v, l, p);
+			assert_true(realpath(p, libs[b][n_libs[b]]) != NULL);
+			n_libs[b]++;
+		}
+		pclose(f);
+		assert_true(n_libs[b] >= 2); /* libc and the interpreter at least */
+	}
+	assert_int_equal(ovl_view_finalize(v), 0);
+	struct du_tree *t = NULL;
+	struct rf_err err = {0};
+	struct insp_opts o = {.by_layer = true};
+	assert_int_equal(du_tree_new("x", "view", &t), 0);
+	assert_int_equal(insp_read_view(v, t, &o, &err), 0);
+	du_tree_finish(t);
+	char p[PATH_MAX * 2];
+	snprintf(p, sizeof(p), "[%s]/[/usr/bin/xz]/usr/bin/xz", l->label);
+	assert_non_null(find(t->root, p));
+	/* each library of each binary sits in a sub-group naming that binary */
+	const struct du_node *lg = t->root->children[0];
+	assert_string_equal(lg->name, l->label);
+	for (int b = 0; b < 3; b++)
+		for (int i = 0; i < n_libs[b]; i++) {
+			int hits = 0;
+			for (size_t g = 0; g < lg->n_children; g++) {
+				const struct du_node *sg = lg->children[g];
+				snprintf(p, sizeof(p), "[%s]/[%s]%s", l->label, sg->name,
+					 libs[b][i]);
+				if (find(sg, p)) {
+					hits++;
+					if (!strstr(sg->name, bins[b]))
+						fail_msg("%s of %s in [%s]", libs[b][i], bins[b],
+							 sg->name);
+				}
+			}
+			if (hits != 1)
+				fail_msg("%s of %s found %d times", libs[b][i], bins[b], hits);
+		}
+	snprintf(p, sizeof(p), "[%s]/[shared by /usr/bin/xz, /usr/bin/lz4, /usr/bin/zstd]",
+		 l->label);
+	assert_non_null(find(t->root, p));
+	/* counted once: the layer's group is the sum of the view */
+	assert_int_equal(lg->size_bytes, t->root->size_bytes);
+	uint64_t sum = 0;
+	for (size_t g = 0; g < lg->n_children; g++)
+		sum += lg->children[g]->size_bytes;
+	assert_int_equal(sum, lg->size_bytes);
+	du_tree_free(t);
+	ovl_view_free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_gzip_attribution),
-	    cmocka_unit_test(test_segments),
-	    cmocka_unit_test(test_bad_input),
-	    cmocka_unit_test(test_model),
+	    cmocka_unit_test(test_gzip_attribution), cmocka_unit_test(test_segments),
+	    cmocka_unit_test(test_bad_input),	     cmocka_unit_test(test_model),
+	    cmocka_unit_test(test_host_split),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
