@@ -14,7 +14,9 @@
 
 #define NEWC_HDR 110
 #define NAME_MAX_BYTES 4096
-#define OUT_STEP 16384
+/* large enough for a whole zstd block (128 KiB) or bzip2 block (900 kB) in one step, so a
+ * block's input is spread over all of its output rather than its first piece */
+#define OUT_STEP (1u << 20)
 #define META_NAME "(cpio headers and padding)"
 
 enum newc_state { N_HDR, N_NAME, N_NAME_PAD, N_DATA, N_DATA_PAD, N_RESET };
