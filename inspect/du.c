@@ -115,7 +115,8 @@ int du_tree_add(struct du_tree *t, const char *group, const char *subgroup, cons
 	}
 	n->size_bytes += size_bytes;
 	n->compressed_bytes += compressed_bytes;
-	n->n_entries++;
+	if (type != DU_META)
+		n->n_entries++;
 	return 0;
 }
 

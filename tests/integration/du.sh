@@ -107,6 +107,29 @@ $CHECK "$T/l.json" by-layer "$T/ls.txt" || fail "--by layer"
 	fail "no busybox group"
 ok "--by layer on a SPEC attributes every path once, to the layer ls --long names"
 
+# the distribution's own initramfs (Debian's initramfs-tools made it for the installed kernel)
+initrd=$(ls /boot/initrd.img-* 2>/dev/null | sort -V | tail -n 1)
+if [ -n "$initrd" ] && [ -r "$initrd" ] && command -v lsinitramfs >/dev/null; then
+	"$RF" du --json "$initrd" >"$T/initrd.json"
+	lsinitramfs "$initrd" | sed 's|^\./||; s|^\.$||' | LC_ALL=C sort -u >"$T/lsinitramfs.txt"
+	python3 - "$T/initrd.json" "$T/lsinitramfs.txt" "$(stat -c %s "$initrd")" <<'PY' ||
+import json, sys
+d = json.load(open(sys.argv[1]))
+def walk(n):
+    yield n
+    for k in n.get("children", []):
+        yield from walk(k)
+paths = sorted(set(n["path"].lstrip("/") for n in walk(d["tree"]) if n["type"] != "meta"))
+ref = sorted(set(open(sys.argv[2]).read().split("\n")))
+assert paths == ref, "paths differ: %s" % sorted(set(paths) ^ set(ref))[:5]
+assert d["tree"]["compressed"] == int(sys.argv[3])
+PY
+		fail "du of $initrd disagrees with lsinitramfs"
+	ok "$(basename "$initrd"): the same paths as lsinitramfs, costs add up to the file"
+else
+	echo "# skipped: no readable /boot/initrd.img-* or no lsinitramfs" >&2
+fi
+
 # a directory (a mount point) and an ISO read through libarchive
 "$RF" du --json "$R" >"$T/d.json"
 $CHECK "$T/d.json" size /bin/random 1048576 || fail "directory"
