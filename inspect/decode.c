@@ -14,6 +14,9 @@
 #include <zstd.h>
 
 #define IN_STEP 4096
+/* liblzma memory limit: `lzma -9` needs a 64 MiB dictionary; a corrupt header asking for more
+ * fails with a message instead of allocating gigabytes */
+#define LZMA_MEMLIMIT (160u << 20)
 #define LZ4_LEGACY_MAGIC 0x184C2102u
 #define LZ4_LEGACY_BLOCK (8u << 20)
 
@@ -73,8 +76,8 @@ int insp_decoder_new(const char *name, struct insp_decoder **out, struct rf_err 
 		d->kind = name[0] == 'x' ? DEC_XZ : DEC_LZMA;
 		lzma_stream init = LZMA_STREAM_INIT;
 		d->lz = init;
-		ok = (d->kind == DEC_XZ ? lzma_stream_decoder(&d->lz, UINT64_MAX, 0)
-					: lzma_alone_decoder(&d->lz, UINT64_MAX)) == LZMA_OK;
+		ok = (d->kind == DEC_XZ ? lzma_stream_decoder(&d->lz, LZMA_MEMLIMIT, 0)
+					: lzma_alone_decoder(&d->lz, LZMA_MEMLIMIT)) == LZMA_OK;
 	} else if (!strcmp(name, "bzip2")) {
 		d->kind = DEC_BZIP2;
 		ok = BZ2_bzDecompressInit(&d->bz, 0, 0) == BZ_OK;
