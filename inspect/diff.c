@@ -51,18 +51,17 @@ static int leaves_sorted(const struct du_tree *t, struct leaf **out, size_t *n_o
 	return 0;
 }
 
-static bool cmp_comp;
-
-static uint64_t mag(const struct du_change *c)
+static uint64_t mag(const struct du_change *c, bool cmp_comp)
 {
 	uint64_t o = cmp_comp ? c->old_comp : c->old_size, n = cmp_comp ? c->new_comp : c->new_size;
 	return o > n ? o - n : n - o;
 }
 
-static int cmp_change(const void *a, const void *b)
+static int cmp_change(const void *a, const void *b, void *arg)
 {
 	const struct du_change *x = a, *y = b;
-	uint64_t mx = mag(x), my = mag(y);
+	bool cmp_comp = *(const bool *)arg;
+	uint64_t mx = mag(x, cmp_comp), my = mag(y, cmp_comp);
 	if (mx != my)
 		return mx > my ? -1 : 1;
 	return strcmp(x->path, y->path);
@@ -129,9 +128,9 @@ int du_diff_compute(const struct du_tree *a, const struct du_tree *b, struct du_
 			j++;
 		}
 	}
-	cmp_comp = d->has_compressed;
 	if (d->n_changes > 1)
-		qsort(d->changes, d->n_changes, sizeof(*d->changes), cmp_change);
+		qsort_r(d->changes, d->n_changes, sizeof(*d->changes), cmp_change,
+			&d->has_compressed);
 	*out = d;
 	d = NULL;
 	r = 0;

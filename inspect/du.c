@@ -3,6 +3,7 @@
 #include "du.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -58,19 +59,50 @@ void du_tree_free(struct du_tree *t)
 	free(t->target);
 	free(t->kind);
 	free(t->partial_error);
+	free(t->index);
 	free(t);
 }
 
-/* Child of dir named name[0..len), created with type when absent. Searched from the end:
- * archives and walks add the entries of one directory together. */
-static struct du_node *child_get(struct du_node *dir, const char *name, size_t len,
-				 enum du_type type)
+static size_t index_hash(const struct du_node *dir, const char *name, size_t len, size_t cap)
 {
-	for (size_t i = dir->n_children; i-- > 0;) {
-		struct du_node *c = dir->children[i];
-		if (strlen(c->name) == len && !memcmp(c->name, name, len))
-			return c;
+	uint64_t h = 1469598103934665603ull ^ (uint64_t)(uintptr_t)dir;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)name[i]) * 1099511628211ull;
+	return (size_t)(h ^ h >> 29) & (cap - 1);
+}
+
+static int index_grow(struct du_tree *t)
+{
+	size_t cap = t->index_cap ? t->index_cap * 2 : 1024;
+	struct du_node **ix = calloc(cap, sizeof(*ix));
+	if (!ix)
+		return -ENOMEM;
+	for (size_t i = 0; i < t->index_cap; i++) {
+		struct du_node *n = t->index[i];
+		if (!n)
+			continue;
+		size_t h = index_hash(n->parent, n->name, strlen(n->name), cap);
+		while (ix[h])
+			h = (h + 1) & (cap - 1);
+		ix[h] = n;
 	}
+	free(t->index);
+	t->index = ix;
+	t->index_cap = cap;
+	return 0;
+}
+
+/* Child of dir named name[0..len), created with type when absent. A hash index on (parent,
+ * name) keeps directories of many thousand entries linear. */
+static struct du_node *child_get(struct du_tree *t, struct du_node *dir, const char *name,
+				 size_t len, enum du_type type)
+{
+	if ((t->index_used + 1) * 2 > t->index_cap && index_grow(t))
+		return NULL;
+	size_t h = index_hash(dir, name, len, t->index_cap);
+	for (struct du_node *c; (c = t->index[h]); h = (h + 1) & (t->index_cap - 1))
+		if (c->parent == dir && !strncmp(c->name, name, len) && !c->name[len])
+			return c;
 	if (dir->n_children == dir->cap_children) {
 		size_t cap = dir->cap_children ? dir->cap_children * 2 : 4;
 		struct du_node **nc = realloc(dir->children, cap * sizeof(*nc));
@@ -84,6 +116,8 @@ static struct du_node *child_get(struct du_node *dir, const char *name, size_t l
 		return NULL;
 	c->parent = dir;
 	dir->children[dir->n_children++] = c;
+	t->index[h] = c;
+	t->index_used++;
 	return c;
 }
 
@@ -92,10 +126,10 @@ int du_tree_add(struct du_tree *t, const char *group, const char *subgroup, cons
 {
 	struct du_node *n = t->root;
 	if (group) {
-		n = child_get(n, group, strlen(group), DU_GROUP);
+		n = child_get(t, n, group, strlen(group), DU_GROUP);
 		if (!n)
 			return -ENOMEM;
-		if (subgroup && !(n = child_get(n, subgroup, strlen(subgroup), DU_GROUP)))
+		if (subgroup && !(n = child_get(t, n, subgroup, strlen(subgroup), DU_GROUP)))
 			return -ENOMEM;
 	}
 	const char *p = path;
@@ -103,7 +137,7 @@ int du_tree_add(struct du_tree *t, const char *group, const char *subgroup, cons
 		const char *slash = strchr(p, '/');
 		size_t len = slash ? (size_t)(slash - p) : strlen(p);
 		if (len) {
-			n = child_get(n, p, len, slash ? DU_DIR : type);
+			n = child_get(t, n, p, len, slash ? DU_DIR : type);
 			if (!n)
 				return -ENOMEM;
 			if (!slash && n->type == DU_DIR && type != DU_DIR)
@@ -138,11 +172,10 @@ int du_tree_add_segment(struct du_tree *t, const char *compression, uint64_t off
 	return 0;
 }
 
-static bool sort_by_compressed;
-
-static int cmp_size(const void *a, const void *b)
+static int cmp_size(const void *a, const void *b, void *arg)
 {
 	const struct du_node *x = *(struct du_node *const *)a, *y = *(struct du_node *const *)b;
+	bool sort_by_compressed = *(const bool *)arg;
 	uint64_t kx = sort_by_compressed ? x->compressed_bytes : x->size_bytes;
 	uint64_t ky = sort_by_compressed ? y->compressed_bytes : y->size_bytes;
 	if (kx != ky)
@@ -152,23 +185,26 @@ static int cmp_size(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
-static void finish(struct du_node *n)
+static void finish(struct du_node *n, bool *by_compressed)
 {
 	for (size_t i = 0; i < n->n_children; i++) {
 		struct du_node *c = n->children[i];
-		finish(c);
+		finish(c, by_compressed);
 		n->size_bytes += c->size_bytes;
 		n->compressed_bytes += c->compressed_bytes;
 		n->n_entries += c->n_entries;
 	}
 	if (n->n_children > 1)
-		qsort(n->children, n->n_children, sizeof(*n->children), cmp_size);
+		qsort_r(n->children, n->n_children, sizeof(*n->children), cmp_size, by_compressed);
 }
 
 void du_tree_finish(struct du_tree *t)
 {
-	sort_by_compressed = t->has_compressed;
-	finish(t->root);
+	bool by_compressed = t->has_compressed;
+	free(t->index);
+	t->index = NULL; /* no adds after finish */
+	t->index_cap = t->index_used = 0;
+	finish(t->root, &by_compressed);
 }
 
 char *du_node_path(const struct du_node *n)

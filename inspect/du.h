@@ -39,7 +39,9 @@ struct du_tree {
 	uint64_t stream_bytes;	     /* cpio: uncompressed stream bytes (all segments) */
 	struct du_segment *segments; /* cpio: segments in file order; owned */
 	size_t n_segments;
-	char *partial_error; /* set when the reader stopped early (--partial); owned */
+	char *partial_error;	/* set when the reader stopped early (--partial); owned */
+	struct du_node **index; /* private: (parent, name) hash while adding */
+	size_t index_cap, index_used;
 };
 
 /* Create an empty tree for target (copied) of kind (copied). *out is owned: du_tree_free.

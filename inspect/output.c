@@ -24,11 +24,29 @@ const char *du_human(uint64_t bytes, bool is_bytes, char buf[32])
 	return buf;
 }
 
+/* Length of the valid UTF-8 sequence at p (RFC 3629), 0 when invalid. */
+static int utf8_len(const unsigned char *p)
+{
+	int n = *p >= 0xf0 && *p <= 0xf4 ? 4 : *p >= 0xe0 ? 3 : *p >= 0xc2 && *p < 0xe0 ? 2 : 0;
+	for (int i = 1; i < n; i++)
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+	return n;
+}
+
 void du_json_string(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
+		if (*p >= 0x80) {
+			int n = utf8_len(p);
+			if (n) {
+				fwrite(p, 1, (size_t)n, f);
+				p += n - 1;
+			} else {
+				fprintf(f, "\\u%04x", *p); /* not UTF-8: the byte as Latin-1 */
+			}
+		} else if (*p == '"' || *p == '\\')
 			fprintf(f, "\\%c", *p);
 		else if (*p < 0x20 || *p == '<' || *p == '>' || *p == '&')
 			fprintf(f, "\\u%04x", *p);
