@@ -105,6 +105,15 @@ fi
 $CHECK "$T/l.json" by-layer "$T/ls.txt" || fail "--by layer"
 "$RF" du --by layer --depth 1 "$spec" | grep -q '\[busybox /bin/busybox\]/' ||
 	fail "no busybox group"
+if grep -q '^host ' "$spec"; then
+	# inside the host layer: each binary with its libraries, libc shared by both
+	"$RF" du --by layer --bytes "$spec" >"$T/l.txt"
+	grep -Eq '^ +[0-9]+ +\[host /usr/bin/xz /usr/bin/zstd\]/\[/usr/bin/zstd\]/usr/bin/zstd$' \
+		"$T/l.txt" || fail "zstd not in its own sub-group: $(grep zstd "$T/l.txt" | head -3)"
+	grep -Eq '\[shared by /usr/bin/xz, /usr/bin/zstd\]/.*/libc\.so\.6$' "$T/l.txt" ||
+		fail "libc not shared by xz and zstd: $(grep libc "$T/l.txt")"
+	grep -Eq '\[/usr/bin/zstd\]/.*/liblz4\.so' "$T/l.txt" || fail "liblz4 not zstd's"
+fi
 ok "--by layer on a SPEC attributes every path once, to the layer ls --long names"
 
 # the distribution's own initramfs (Debian's initramfs-tools made it for the installed kernel)
