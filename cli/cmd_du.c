@@ -157,8 +157,9 @@ int cmd_du(int argc, char **argv)
 	}
 	if ((is_json ? du_print_json(stdout, t, &po) : du_print_text(stdout, t, &po)) ||
 	    fflush(stdout)) {
-		status = cli_usage_error("du: cannot write the report");
-		status = 1;
+		struct rf_err werr = {0};
+		rf_err_set(&werr, EIO, "du: cannot write the report: %s", strerror(errno));
+		status = cli_fail(&werr);
 		goto out;
 	}
 	if (r)
