@@ -418,12 +418,81 @@ static void test_host_split(void **state)
 	ovl_view_free(v);
 }
 
+static const struct layer_ops fake_modules_ops = {.kind = "modules", .min_args = 1, .max_args = -1};
+
+static void put_mem(struct ovl_view *v, struct ovl_layer *l, const char *path, const char *text)
+{
+	struct ovl_entry e = {.path = path};
+	struct rf_err err = {0};
+	e.attr.mode = S_IFREG | 0644;
+	e.attr.size = strlen(text);
+	e.src.kind = OVL_SRC_MEM;
+	e.src.data = (void *)text;
+	assert_int_equal(ovl_view_put(v, l, &e, NULL, &err), 0);
+}
+
+/* --by layer inside a modules layer: each module with the dependencies modules.dep lists
+ * ('-' and '_' alike, compressed .ko.xz too); a dependency of both under "shared by". */
+static void test_modules_split(void **state)
+{
+	(void)state;
+	char *args[] = {"/lib/modules/6.1.0-t", "ext4", "virtio-blk"};
+	struct ovl_view *v = NULL;
+	struct ovl_layer *l = NULL;
+	assert_int_equal(ovl_view_new(&v), 0);
+	assert_int_equal(layer_new(&fake_modules_ops, args, 3, "t.spec:1", &l), 0);
+	assert_int_equal(ovl_view_add_layer(v, l), 0);
+	const char *d = "lib/modules/6.1.0-t/";
+	const char *dep =
+	    "kernel/fs/ext4/ext4.ko.xz: kernel/fs/jbd2/jbd2.ko.xz kernel/fs/mbcache.ko.xz "
+	    "kernel/crypto/crc32c_generic.ko.xz\n"
+	    "kernel/fs/jbd2/jbd2.ko.xz: kernel/crypto/crc32c_generic.ko.xz\n"
+	    "kernel/fs/mbcache.ko.xz:\n"
+	    "kernel/crypto/crc32c_generic.ko.xz:\n"
+	    "kernel/drivers/block/virtio_blk.ko.xz: kernel/drivers/virtio/virtio.ko.xz "
+	    "kernel/crypto/crc32c_generic.ko.xz\n"
+	    "kernel/drivers/virtio/virtio.ko.xz:\n";
+	static const char *const kos[] = {"kernel/fs/ext4/ext4.ko.xz",
+					  "kernel/fs/jbd2/jbd2.ko.xz",
+					  "kernel/fs/mbcache.ko.xz",
+					  "kernel/crypto/crc32c_generic.ko.xz",
+					  "kernel/drivers/block/virtio_blk.ko.xz",
+					  "kernel/drivers/virtio/virtio.ko.xz"};
+	static const char *const owner[] = {
+	    "ext4", "ext4", "ext4", "shared by ext4, virtio-blk", "virtio-blk", "virtio-blk"};
+	char p[512];
+	snprintf(p, sizeof(p), "%smodules.dep", d);
+	put_mem(v, l, p, dep);
+	snprintf(p, sizeof(p), "%smodules.alias", d);
+	put_mem(v, l, p, "alias virtio:d00000002v* virtio_blk\n");
+	for (size_t i = 0; i < 6; i++) {
+		snprintf(p, sizeof(p), "%s%s", d, kos[i]);
+		put_mem(v, l, p, kos[i]); /* content: its own name, sizes differ */
+	}
+	assert_int_equal(ovl_view_finalize(v), 0);
+	struct du_tree *t = NULL;
+	struct rf_err err = {0};
+	struct insp_opts o = {.by_layer = true};
+	assert_int_equal(du_tree_new("x", "view", &t), 0);
+	assert_int_equal(insp_read_view(v, t, &o, &err), 0);
+	du_tree_finish(t);
+	for (size_t i = 0; i < 6; i++) {
+		snprintf(p, sizeof(p), "[%s]/[%s]/%s%s", l->label, owner[i], d, kos[i]);
+		if (!find(t->root, p))
+			fail_msg("%s not found", p);
+	}
+	snprintf(p, sizeof(p), "[%s]/[(other files)]/%smodules.alias", l->label, d);
+	assert_non_null(find(t->root, p));
+	du_tree_free(t);
+	ovl_view_free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_gzip_attribution), cmocka_unit_test(test_segments),
 	    cmocka_unit_test(test_bad_input),	     cmocka_unit_test(test_model),
-	    cmocka_unit_test(test_host_split),
+	    cmocka_unit_test(test_host_split),	     cmocka_unit_test(test_modules_split),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
