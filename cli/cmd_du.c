@@ -59,7 +59,9 @@ static void help(void)
 	    "  --depth N      show N levels below the root (default: all)\n"
 	    "  --top N        per directory, the N largest entries and one line for the rest\n"
 	    "  --bytes        exact byte counts (default: K, M, G as du -h)\n"
-	    "  --by layer     group by layer (SPEC: the layer label; initramfs: the segment)\n"
+	    "  --by layer     group by layer (SPEC: the layer's label, inside a host layer each\n"
+	    "                 binary with its libraries, inside a modules layer each module\n"
+	    "                 with its dependencies; initramfs: the segment)\n"
 	    "  --json         print JSON instead of text\n"
 	    "  --html FILE    also write a self-contained HTML page with a zoomable treemap\n"
 	    "  --partial      on a damaged image, still report what could be read (exit 1)\n\n");
