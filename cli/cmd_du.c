@@ -61,7 +61,8 @@ static void help(void)
 	    "  --bytes        exact byte counts (default: K, M, G as du -h)\n"
 	    "  --by layer     group by layer (SPEC: the layer's label, inside a host layer each\n"
 	    "                 binary with its libraries, inside a modules layer each module\n"
-	    "                 with its dependencies; initramfs: the segment)\n"
+	    "                 with its dependencies, inside a tcz layer each package;\n"
+	    "                 initramfs: the segment)\n"
 	    "  --json         print JSON instead of text\n"
 	    "  --html FILE    also write a self-contained HTML page with a zoomable treemap\n"
 	    "  --partial      on a damaged image, still report what could be read (exit 1)\n\n");

@@ -1,4 +1,5 @@
-/* Finer --by layer attribution: see attribute.h. ELF dynamic sections are read with libelf
+/* Finer --by layer attribution: see attribute.h; tcz packages come from the layer itself
+ * (layer_tcz_package). ELF dynamic sections are read with libelf
  * (elf(3)); the library search follows ld.so(8) without ld.so.cache, confined to the view. */
 #include "attribute.h"
 
@@ -26,6 +27,7 @@ struct slot {
 
 struct split {
 	const struct ovl_layer *layer;
+	bool is_tcz;  /* split by the package each file came from (layer_tcz_package) */
 	char **names; /* member names, [n_names] */
 	int n_names;
 	char **groups; /* interned group names by mask, see group_of */
@@ -434,10 +436,14 @@ int insp_attrib_new(const struct ovl_view *v, struct insp_attrib **out, struct r
 		const struct ovl_layer *l = layers[i];
 		bool is_host = !strcmp(l->ops->kind, "host") && l->argc > 1;
 		bool is_mod = !strcmp(l->ops->kind, "modules") && l->argc > 2;
-		if (!is_host && !is_mod)
+		bool is_tcz = !strcmp(l->ops->kind, "tcz");
+		if (!is_host && !is_mod && !is_tcz)
 			continue;
 		struct split *s = &a->splits[a->n_splits++];
 		s->layer = l;
+		s->is_tcz = is_tcz;
+		if (is_tcz)
+			continue;
 		s->names = is_host ? l->argv : l->argv + 1;
 		s->n_names = is_host ? l->argc : l->argc - 1;
 		if (s->n_names > MAX_SPLIT)
@@ -506,6 +512,10 @@ const char *insp_attrib_group(const struct insp_attrib *a, const struct ovl_node
 	for (size_t i = 0; i < a->n_splits; i++) {
 		if (a->splits[i].layer != n->layer)
 			continue;
+		if (a->splits[i].is_tcz) {
+			const char *pkg = layer_tcz_package(n->layer, n);
+			return pkg ? pkg : "(other files)";
+		}
 		const struct slot *s = lookup(a, n);
 		return group_of(&a->splits[i], s ? s->mask : 0);
 	}

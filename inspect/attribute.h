@@ -2,7 +2,9 @@
  * each file belongs to. host: each binary with its DT_NEEDED closure and ELF interpreter,
  * resolved inside the view (DT_RPATH/DT_RUNPATH with $ORIGIN, then the default directories of
  * ld.so(8)); modules: each module with its dependencies from the view's modules.dep
- * (modules.dep(5) format). A file needed by several is shown once, under "shared by A, B". */
+ * (modules.dep(5) format); tcz: the TinyCore package each file came from (its .tcz.dep
+ * closure loads each package once). A file needed by several is shown once, under
+ * "shared by A, B". */
 #ifndef RF_ATTRIBUTE_H
 #define RF_ATTRIBUTE_H
 

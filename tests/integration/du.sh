@@ -103,6 +103,20 @@ if [ -n "$kver" ] && "$RF" ls --modules "/lib/modules/$kver" virtio_blk >/dev/nu
 else
 	echo "# skipped in --by layer: the modules layer is not in this build" >&2
 fi
+# two TinyCore packages, app needing lib (.tcz.dep), packed with mksquashfs
+opt=$T/tce/optional
+mkdir -p "$opt" "$T/pkg/app/usr/local/bin" "$T/pkg/lib/usr/local/lib"
+head -c 70000 /dev/urandom >"$T/pkg/app/usr/local/bin/app"
+head -c 50000 /dev/urandom >"$T/pkg/lib/usr/local/lib/libthing.so"
+for p in app lib; do
+	PATH=$PATH:/usr/sbin:/sbin mksquashfs "$T/pkg/$p" "$opt/$p.tcz" -noappend -quiet -all-root >/dev/null
+done
+echo lib.tcz >"$opt/app.tcz.dep"
+if "$RF" ls --tcz "$opt" app >/dev/null 2>&1; then
+	echo "tcz $opt app" >>"$spec"
+else
+	echo "# skipped in --by layer: the tcz layer is not in this build" >&2
+fi
 "$RF" ls --long "$spec" >"$T/ls.txt"
 "$RF" du --json --by layer "$spec" >"$T/l.json"
 $CHECK "$T/l.json" by-layer "$T/ls.txt" || fail "--by layer"
@@ -116,6 +130,13 @@ if grep -q '^host ' "$spec"; then
 	grep -Eq '\[shared by /usr/bin/xz, /usr/bin/zstd\]/.*/libc\.so\.6$' "$T/l.txt" ||
 		fail "libc not shared by xz and zstd: $(grep libc "$T/l.txt")"
 	grep -Eq '\[/usr/bin/zstd\]/.*/liblz4\.so' "$T/l.txt" || fail "liblz4 not zstd's"
+fi
+if grep -q '^tcz ' "$spec"; then
+	"$RF" du --by layer --bytes "$spec" >"$T/l.txt"
+	grep -Eq "^ +70000 +\[tcz $opt app\]/\[app\]/usr/local/bin/app\$" "$T/l.txt" ||
+		fail "app.tcz not its own sub-group: $(grep tcz "$T/l.txt" | head -5)"
+	grep -Eq "^ +50000 +\[tcz $opt app\]/\[lib\]/usr/local/lib/libthing.so\$" "$T/l.txt" ||
+		fail "the dependency lib.tcz not its own sub-group"
 fi
 ok "--by layer on a SPEC attributes every path once, to the layer ls --long names"
 
