@@ -131,17 +131,8 @@ out:
 	return r;
 }
 
-static int build_spec_view(const char *text, const char *base_dir, const char *target,
-			   struct ovl_view **out, struct rf_err *err)
-{
-	struct spec *s = NULL;
-	int r = spec_parse_buffer(text, strlen(text), target, base_dir, &s, err);
-	if (!r)
-		r = ovl_view_build(s, out, err);
-	spec_free(s);
-	return r;
-}
-
+/* The view of one layer line "keyword target", built without SPEC text so that a name with
+ * spaces stays one argument. */
 static int read_view_of(const char *keyword, const char *target, struct du_tree *t,
 			const struct insp_opts *o, struct rf_err *err)
 {
@@ -149,15 +140,18 @@ static int read_view_of(const char *keyword, const char *target, struct du_tree 
 		return rf_err_set(err, ENOTSUP,
 				  "%s: reading it needs the '%s' layer, which this build lacks",
 				  target, keyword);
-	char *text = NULL;
-	if (asprintf(&text, "%s %s\n", keyword, target) < 0)
-		return rf_err_set(err, ENOMEM, "out of memory");
+	struct spec *s = NULL;
 	struct ovl_view *v = NULL;
-	int r = build_spec_view(text, ".", target, &v, err);
-	free(text);
+	char *argv[] = {(char *)target};
+	if (spec_new(NULL, &s))
+		return rf_err_set(err, ENOMEM, "out of memory");
+	int r = spec_add_line(s, keyword, argv, 1, target, err);
+	if (!r)
+		r = ovl_view_build(s, &v, err);
 	if (!r)
 		r = insp_read_view(v, t, o, err);
 	ovl_view_free(v);
+	spec_free(s);
 	return r;
 }
 
