@@ -59,7 +59,7 @@ first=$("$RF" du --bytes "$T/a.cpio.gz" | sed -n 3p)
 [ "$(awk '{print $1}' <<<"$first")" = 1048576 ] || fail "--bytes: $first"
 n=$("$RF" du --depth 1 "$T/a.cpio.gz" | grep -c '^ ')
 [ "$n" -eq 6 ] || fail "--depth 1 shows $n lines"
-"$RF" du --top 2 "$T/a.cpio.gz" | grep -Eq '^ +[0-9.KM]+ +[0-9.KM]+ +\(38 more\)$' ||
+"$RF" du --top 2 "$T/a.cpio.gz" | has -E '^ +[0-9.KM]+ +[0-9.KM]+ +\(38 more\)$' ||
 	fail "--top 2 does not fold the other 38 files of /etc/ssl"
 ok "text: units, largest first, --bytes, --depth, --top"
 
@@ -85,7 +85,7 @@ $CHECK "$T/m.json" totals "$stream" "$ms" "$(stat -c %s "$T/multi.img")" \
 	-- cost /kernel/x86/microcode/GenuineIntel.bin 24000 24000 \
 	-- size /bin/random 1048576 \
 	-- size /lib/firmware/fw.txt "$(stat -c %s "$T/extra/lib/firmware/fw.txt")" || fail "multi"
-"$RF" du --by layer --depth 1 "$T/multi.img" | grep -q '\[segment 3 (zstd at byte' ||
+"$RF" du --by layer --depth 1 "$T/multi.img" | has '\[segment 3 (zstd at byte' ||
 	fail "--by layer on an initramfs does not group by segment"
 ok "multi-segment initramfs (cpio + zeros + gzip + zstd) read whole"
 
@@ -120,7 +120,7 @@ fi
 "$RF" ls --long "$spec" >"$T/ls.txt"
 "$RF" du --json --by layer "$spec" >"$T/l.json"
 $CHECK "$T/l.json" by-layer "$T/ls.txt" || fail "--by layer"
-"$RF" du --by layer --depth 1 "$spec" | grep -q '\[busybox /bin/busybox\]/' ||
+"$RF" du --by layer --depth 1 "$spec" | has '\[busybox /bin/busybox\]/' ||
 	fail "no busybox group"
 if grep -q '^host ' "$spec"; then
 	# inside the host layer: each binary with its libraries, libc shared by both
@@ -139,6 +139,32 @@ if grep -q '^tcz ' "$spec"; then
 		fail "the dependency lib.tcz not its own sub-group"
 fi
 ok "--by layer on a SPEC attributes every path once, to the layer ls --long names"
+
+# our own segmented export of the SPEC: read whole, same files and sizes as du of the SPEC
+if "$RF" export "$spec" -o "$T/s.cpio.zst" --segment-size 256K --no-cache --quiet 2>"$T/x.err"; then
+	"$RF" du --json "$spec" >"$T/sv.json"
+	"$RF" du --json "$T/s.cpio.zst" >"$T/sc.json"
+	python3 - "$T/sv.json" "$T/sc.json" "$(stat -c %s "$T/s.cpio.zst")" <<'PY' ||
+import json, sys
+def files(t, out, pre=""):
+    for k in t.get("children", []):
+        if k["type"] == "file":
+            out[k["path"]] = k["size"]
+        files(k, out)
+    return out
+v = files(json.load(open(sys.argv[1]))["tree"], {})
+c = json.load(open(sys.argv[2]))
+cf = files(c["tree"], {})
+cf.pop("/(cpio headers and padding)", None)
+assert v == cf, "differ: %s" % sorted(set(v.items()) ^ set(cf.items()))[:5]
+assert len(c["segments"]) > 1, c["segments"]
+assert c["tree"]["compressed"] == int(sys.argv[3])
+PY
+		fail "du of the export differs from du of the SPEC"
+	ok "rootfs-fuse export (segmented zstd, $(python3 -c "import json,sys;print(len(json.load(open(sys.argv[1]))['segments']))" "$T/sc.json") segments): the same files and sizes as the SPEC"
+else
+	echo "# skipped the export cross-check: $(cat "$T/x.err")" >&2
+fi
 
 # the distribution's own initramfs (Debian's initramfs-tools made it for the installed kernel)
 initrd=$(ls /boot/initrd.img-* 2>/dev/null | sort -V | tail -n 1)
@@ -231,7 +257,7 @@ head -c 200000 /dev/urandom >"$R2/bin/new"
 seq 1 100 >>"$R2/etc/ssl/conf1"
 mkcpio "$R2" | gzip -9 -c >"$T/b.cpio.gz"
 "$RF" diff "$T/a.cpio.gz" "$T/b.cpio.gz" >"$T/diff.txt"
-sed -n 1p "$T/diff.txt" | grep -Eq '^\+ +\+195K +\+[0-9.]+K +/bin/new$' || fail "diff first: $(cat "$T/diff.txt")"
+sed -n 1p "$T/diff.txt" | has -E '^\+ +\+195K +\+[0-9.]+K +/bin/new$' || fail "diff first: $(cat "$T/diff.txt")"
 grep -Eq '^- +-[0-9.]+K +-[0-9.]+K +/etc/seq.txt$' "$T/diff.txt" || fail "diff removed"
 grep -Eq '^~ .* /etc/ssl/conf1$' "$T/diff.txt" || fail "diff changed"
 grep -q '/bin/random' "$T/diff.txt" && fail "unchanged file in diff"
@@ -246,7 +272,7 @@ assert k["/etc/ssl/conf1"]["kind"] == "changed"
 m = [abs(c["new_compressed"] - c["old_compressed"]) for c in d["changes"]]
 assert m == sorted(m, reverse=True), m
 ' || fail "diff --json"
-"$RF" diff "$R" "$T/b.cpio.gz" | grep -Eq '^\+ +\+195K +/bin/new$' || fail "diff dir vs archive"
+"$RF" diff "$R" "$T/b.cpio.gz" | has -E '^\+ +\+195K +/bin/new$' || fail "diff dir vs archive"
 expect_fail 'diff: give two targets' "$RF" diff "$T/a.cpio.gz"
 ok "diff: added, removed, changed, largest first (text and JSON), across kinds"
 finish
