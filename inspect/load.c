@@ -119,6 +119,9 @@ int insp_read_iso(const char *path, struct du_tree *t, struct rf_err *err)
 			p += *p == '/' ? 1 : 2;
 		bool is_dir = archive_entry_filetype(e) == AE_IFDIR;
 		uint64_t size = archive_entry_hardlink(e) ? 0 : (uint64_t)archive_entry_size(e);
+		const char *target = archive_entry_symlink(e);
+		if (archive_entry_filetype(e) == AE_IFLNK && target)
+			size = strlen(target); /* as a view or newc counts a symlink: its target */
 		if (strcmp(p, ".") &&
 		    du_tree_add(t, NULL, NULL, p, is_dir ? DU_DIR : DU_FILE, size, 0))
 			r = rf_err_set(err, ENOMEM, "out of memory");

@@ -144,7 +144,10 @@ ok "--by layer on a SPEC attributes every path once, to the layer ls --long name
 if "$RF" export "$spec" -o "$T/s.cpio.zst" --segment-size 256K --no-cache --quiet 2>"$T/x.err"; then
 	"$RF" du --json "$spec" >"$T/sv.json"
 	"$RF" du --json "$T/s.cpio.zst" >"$T/sc.json"
-	python3 - "$T/sv.json" "$T/sc.json" "$(stat -c %s "$T/s.cpio.zst")" <<'PY' ||
+	iso=""
+	"$RF" export "$spec" -o "$T/s.iso" --quiet 2>/dev/null && "$RF" du --json "$T/s.iso" >"$T/si.json" &&
+		iso="$T/si.json"
+	python3 - "$T/sv.json" "$T/sc.json" "$(stat -c %s "$T/s.cpio.zst")" "$iso" <<'PY' ||
 import json, sys
 def files(t, out, pre=""):
     for k in t.get("children", []):
@@ -159,9 +162,12 @@ cf.pop("/(cpio headers and padding)", None)
 assert v == cf, "differ: %s" % sorted(set(v.items()) ^ set(cf.items()))[:5]
 assert len(c["segments"]) > 1, c["segments"]
 assert c["tree"]["compressed"] == int(sys.argv[3])
+if sys.argv[4]:  # and our ISO export, read back through libarchive
+    i = files(json.load(open(sys.argv[4]))["tree"], {})
+    assert v == i, "iso differs: %s" % sorted(set(v.items()) ^ set(i.items()))[:5]
 PY
 		fail "du of the export differs from du of the SPEC"
-	ok "rootfs-fuse export (segmented zstd, $(python3 -c "import json,sys;print(len(json.load(open(sys.argv[1]))['segments']))" "$T/sc.json") segments): the same files and sizes as the SPEC"
+	ok "rootfs-fuse export (segmented zstd, $(python3 -c "import json,sys;print(len(json.load(open(sys.argv[1]))['segments']))" "$T/sc.json") segments)${iso:+ and ISO export}: the same files and sizes as the SPEC"
 else
 	echo "# skipped the export cross-check: $(cat "$T/x.err")" >&2
 fi
