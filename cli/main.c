@@ -13,6 +13,8 @@ static const struct {
 	{"export", cmd_export, "serialize the view: initramfs cpio (newc; gzip, zstd, xz, lz4)"},
 	{"ls", cmd_ls, "list the merged view, one path a line (--long: metadata and layer)"},
 	{"boot", cmd_boot, "export an initramfs and boot it under qemu-system-x86_64"},
+	{"du", cmd_du, "what each file, directory, layer or cpio segment costs (--html treemap)"},
+	{"diff", cmd_diff, "paths added, removed and changed between two SPECs or images"},
 	{"ldd", cmd_ldd, "show the shared libraries a host binary needs, without running it"},
 };
 

@@ -64,6 +64,12 @@ void layer_free(struct ovl_layer *layer);
 struct spec_entry;
 int layer_entries_add(struct ovl_layer *layer, const struct spec_entry *e, const char *origin);
 
+/* The TinyCore package (name without ".tcz") a regular file of a tcz layer comes from, for
+ * `du --by layer`; NULL for another node or another kind of layer. Borrowed from the layer,
+ * valid while it lives. Defined in sources/tcz.c. */
+struct ovl_node;
+const char *layer_tcz_package(const struct ovl_layer *layer, const struct ovl_node *n);
+
 /* The kinds registered in layer.c, defined in overlay/sources/. */
 extern const struct layer_ops layer_tree_ops;
 extern const struct layer_ops layer_busybox_ops;

@@ -594,3 +594,12 @@ const struct layer_ops layer_tcz_ops = {
     .read = tcz_read,
     .destroy = tcz_destroy,
 };
+
+const char *layer_tcz_package(const struct ovl_layer *layer, const struct ovl_node *n)
+{
+	const struct tcz_priv *p = layer && layer->ops == &layer_tcz_ops ? layer->priv : NULL;
+	if (!p || !n || n->layer != layer || n->src.kind != OVL_SRC_LAYER ||
+	    n->src.cookie >= p->n_files)
+		return NULL;
+	return p->pkgs[p->files[n->src.cookie].pkg].name;
+}

@@ -1,0 +1,277 @@
+/* What `du` reads: a directory, an initramfs, an ISO, an ext4 raw/qcow2 image or a SPEC,
+ * told apart by their magic numbers (ISO 9660 "CD001" at 32769, ext2/3/4 0xEF53 at 1080,
+ * qcow2 "QFI\xfb" at 0, newc "07070" or a compression magic after optional zero padding). */
+#include "readers.h"
+
+#include <archive.h>
+#include <archive_entry.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "attribute.h"
+#include "decode.h"
+#include "layer.h"
+#include "spec.h"
+#include "view.h"
+
+#define PROBE_BYTES 4096
+
+struct view_ctx {
+	struct du_tree *t;
+	bool by_layer;
+	struct insp_attrib *attrib; /* --by layer: binaries and modules inside their layer */
+	uint64_t *seen_ino;	    /* hard-linked files already counted */
+	size_t n_seen, cap_seen;
+};
+
+static bool seen_before(struct view_ctx *c, uint64_t ino, int *err)
+{
+	for (size_t i = 0; i < c->n_seen; i++)
+		if (c->seen_ino[i] == ino)
+			return true;
+	if (c->n_seen == c->cap_seen) {
+		size_t cap = c->cap_seen ? c->cap_seen * 2 : 16;
+		uint64_t *n = realloc(c->seen_ino, cap * sizeof(*n));
+		if (!n) {
+			*err = -ENOMEM;
+			return false;
+		}
+		c->seen_ino = n;
+		c->cap_seen = cap;
+	}
+	c->seen_ino[c->n_seen++] = ino;
+	return false;
+}
+
+static int view_one(const struct ovl_node *n, const char *path, void *arg)
+{
+	struct view_ctx *c = arg;
+	int r = 0;
+	if (!*path)
+		return 0;
+	uint64_t size = n->attr.size;
+	if (S_ISREG(n->attr.mode) && n->nlink > 1 && seen_before(c, n->ino, &r))
+		size = 0; /* a hard link: its data is counted at the first name */
+	if (r)
+		return r;
+	const char *group = NULL, *sub = NULL;
+	if (c->by_layer) {
+		group = n->layer ? n->layer->label : "(implied directories)";
+		errno = 0;
+		sub = insp_attrib_group(c->attrib, n);
+		if (!sub && c->attrib && errno == ENOMEM)
+			return -ENOMEM;
+	}
+	return du_tree_add(c->t, group, sub, path, S_ISDIR(n->attr.mode) ? DU_DIR : DU_FILE, size,
+			   0);
+}
+
+int insp_read_view(const struct ovl_view *v, struct du_tree *t, const struct insp_opts *o,
+		   struct rf_err *err)
+{
+	struct view_ctx c = {.t = t, .by_layer = o->by_layer};
+	if (o->by_layer && insp_attrib_new(v, &c.attrib, err))
+		return -ENOMEM;
+	int r = ovl_view_walk(v, view_one, &c);
+	insp_attrib_free(c.attrib);
+	free(c.seen_ino);
+	if (r)
+		return rf_err_set(err, -r, "out of memory");
+	return 0;
+}
+
+int insp_read_iso(const char *path, struct du_tree *t, struct rf_err *err)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *e;
+	int r = 0;
+	if (!a)
+		return rf_err_set(err, ENOMEM, "out of memory");
+	archive_read_support_format_iso9660(a);
+	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK) {
+		r = rf_err_set(err, EINVAL, "%s: %s", path, archive_error_string(a));
+		goto out;
+	}
+	for (;;) {
+		int ar = archive_read_next_header(a, &e);
+		if (ar == ARCHIVE_EOF)
+			break;
+		if (ar < ARCHIVE_WARN) {
+			r = rf_err_set(err, EINVAL, "%s: %s", path, archive_error_string(a));
+			goto out;
+		}
+		char *name = strdup(archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
+		if (!name) {
+			r = rf_err_set(err, ENOMEM, "out of memory");
+			goto out;
+		}
+		size_t l = strlen(name);
+		while (l && name[l - 1] == '/')
+			name[--l] = '\0';
+		const char *p = name;
+		while (*p == '/' || (p[0] == '.' && p[1] == '/'))
+			p += *p == '/' ? 1 : 2;
+		bool is_dir = archive_entry_filetype(e) == AE_IFDIR;
+		uint64_t size = archive_entry_hardlink(e) ? 0 : (uint64_t)archive_entry_size(e);
+		const char *target = archive_entry_symlink(e);
+		if (archive_entry_filetype(e) == AE_IFLNK && target)
+			size = strlen(target); /* as a view or newc counts a symlink: its target */
+		if (strcmp(p, ".") &&
+		    du_tree_add(t, NULL, NULL, p, is_dir ? DU_DIR : DU_FILE, size, 0))
+			r = rf_err_set(err, ENOMEM, "out of memory");
+		free(name);
+		if (r)
+			goto out;
+	}
+out:
+	archive_read_free(a);
+	return r;
+}
+
+/* The view of one layer line "keyword target", built without SPEC text so that a name with
+ * spaces stays one argument. */
+static int read_view_of(const char *keyword, const char *target, struct du_tree *t,
+			const struct insp_opts *o, struct rf_err *err)
+{
+	if (!spec_is_keyword(keyword))
+		return rf_err_set(err, ENOTSUP,
+				  "%s: reading it needs the '%s' layer, which this build lacks",
+				  target, keyword);
+	struct spec *s = NULL;
+	struct ovl_view *v = NULL;
+	char *argv[] = {(char *)target};
+	if (spec_new(NULL, &s))
+		return rf_err_set(err, ENOMEM, "out of memory");
+	int r = spec_add_line(s, keyword, argv, 1, target, err);
+	if (!r)
+		r = ovl_view_build(s, &v, err);
+	if (!r)
+		r = insp_read_view(v, t, o, err);
+	ovl_view_free(v);
+	spec_free(s);
+	return r;
+}
+
+static int read_spec(const char *target, struct du_tree *t, const struct insp_opts *o,
+		     struct rf_err *err)
+{
+	struct spec *s = NULL;
+	struct ovl_view *v = NULL;
+	int r = spec_parse_file(target, &s, err);
+	if (!r)
+		r = ovl_view_build(s, &v, err);
+	if (!r)
+		r = insp_read_view(v, t, o, err);
+	ovl_view_free(v);
+	spec_free(s);
+	return r;
+}
+
+/* Classify a regular file from its first bytes. */
+static const char *classify(int fd, off_t size)
+{
+	uint8_t b[PROBE_BYTES];
+	ssize_t n = pread(fd, b, sizeof(b), 0);
+	if (n <= 0)
+		return "empty";
+	if (n >= 4 && !memcmp(b, "QFI\xfb", 4))
+		return "image";
+	uint8_t iso[5];
+	if (size > 32774 && pread(fd, iso, 5, 32769) == 5 && !memcmp(iso, "CD001", 5))
+		return "iso";
+	if (n >= 1082 && b[1080] == 0x53 && b[1081] == 0xef)
+		return "image";
+	ssize_t i = 0;
+	while (i < n && !b[i])
+		i++;
+	if (i < n && (i & 3) == 0 && n - i >= 5 && !memcmp(b + i, "07070", 5))
+		return "cpio";
+	if (i < n && insp_decoder_detect(b + i, (size_t)(n - i)))
+		return "cpio";
+	for (ssize_t k = 0; k < n; k++)
+		if (!b[k] || (b[k] < 0x20 && b[k] != '\n' && b[k] != '\t' && b[k] != '\r'))
+			return "unknown";
+	return "spec";
+}
+
+int insp_detect(const char *target, const char **kind, struct rf_err *err)
+{
+	struct stat st;
+	if (stat(target, &st))
+		return rf_err_errno(err, errno, "%s", target);
+	if (S_ISDIR(st.st_mode)) {
+		*kind = "tree";
+		return 0;
+	}
+	int fd = open(target, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return rf_err_errno(err, errno, "%s", target);
+	*kind = classify(fd, st.st_size);
+	close(fd);
+	if (!strcmp(*kind, "empty") || !strcmp(*kind, "unknown"))
+		return rf_err_set(err, EINVAL,
+				  "%s: not an initramfs (cpio), ISO, ext4/qcow2 image nor a SPEC",
+				  target);
+	return 0;
+}
+
+static int read_cpio_file(const char *target, struct du_tree *t, const struct insp_opts *o,
+			  struct rf_err *err)
+{
+	int fd = open(target, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return rf_err_errno(err, errno, "%s", target);
+	struct stat st;
+	if (fstat(fd, &st)) {
+		close(fd);
+		return rf_err_errno(err, errno, "%s", target);
+	}
+	void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return rf_err_errno(err, errno, "%s: mmap", target);
+	int r = insp_read_cpio(m, (size_t)st.st_size, target, t, o, err);
+	munmap(m, (size_t)st.st_size);
+	return r;
+}
+
+int insp_load(const char *target, const struct insp_opts *o, struct du_tree **out,
+	      struct rf_err *err)
+{
+	const char *kind;
+	int r = insp_detect(target, &kind, err);
+	if (r)
+		return r;
+	struct du_tree *t = NULL;
+	bool is_view = strcmp(kind, "cpio") && strcmp(kind, "iso");
+	if (du_tree_new(target, is_view ? "view" : kind, &t))
+		return rf_err_set(err, ENOMEM, "out of memory");
+	if (!strcmp(kind, "cpio"))
+		r = read_cpio_file(target, t, o, err);
+	else if (!strcmp(kind, "iso"))
+		r = insp_read_iso(target, t, err);
+	else if (!strcmp(kind, "spec"))
+		r = read_spec(target, t, o, err);
+	else
+		r = read_view_of(kind, target, t, o, err);
+	if (r && !(o->partial && !strcmp(kind, "cpio"))) {
+		du_tree_free(t);
+		return r;
+	}
+	if (r) {
+		t->partial_error = strdup(err->msg);
+		if (!t->partial_error) {
+			du_tree_free(t);
+			return r;
+		}
+	}
+	du_tree_finish(t);
+	*out = t;
+	return r;
+}
