@@ -218,7 +218,7 @@ static int put_inode(struct image_ctx *c, const char *guest, ext2_ino_t ino, boo
 	struct ext2_xattr_handle *h = NULL;
 	e = ext2fs_xattrs_open(c->img->fs, ino, &h);
 	if (!e)
-		e = ext2fs_xattrs_read_inode(h, &in);
+		e = ext2fs_xattrs_read(h); /* reads the whole on-disk inode, in-inode EA area included */
 	if (!e)
 		e = ext2fs_xattrs_iterate(h, collect_xattr, &xl);
 	if (h)
@@ -296,8 +296,16 @@ static void image_free(struct image *img)
 	free(img);
 }
 
+static void image_init_errors(void)
+{
+	/* so that error_message() names libext2fs's codes ("Bad magic number in super-block") */
+	initialize_ext2_error_table();
+}
+
 static int image_load(struct ovl_layer *layer, struct ovl_view *view, struct rf_err *err)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, image_init_errors);
 	const char *path = layer->argv[0];
 	unsigned part = 0;
 	if (layer->argc > 1) {

@@ -21,18 +21,20 @@ struct rf_disk {
 	pthread_mutex_t lock;   /* libqcow's file object keeps a cache: one reader at a time */
 };
 
-/* libqcow's messages span several lines ("function: reason" chains): keep the last line. */
+/* libqcow's backtrace runs from the root cause ("libqcow_file_header_read_data: unsupported
+ * format version: 99.") up to the call we made: keep the first line, without the function. */
 static void qcow_reason(libqcow_error_t *e, char *buf, size_t size)
 {
-	char tmp[1024] = "";
+	char tmp[2048] = "";
 	buf[0] = '\0';
-	if (!e || libqcow_error_sprint(e, tmp, sizeof(tmp)) < 0)
+	if (!e || libqcow_error_backtrace_sprint(e, tmp, sizeof(tmp)) < 0)
 		return;
+	tmp[strcspn(tmp, "\n")] = '\0';
 	size_t n = strlen(tmp);
-	while (n && (tmp[n - 1] == '\n' || tmp[n - 1] == '.'))
+	while (n && tmp[n - 1] == '.')
 		tmp[--n] = '\0';
-	const char *last = strrchr(tmp, '\n');
-	snprintf(buf, size, " (%s)", last ? last + 1 : tmp);
+	const char *why = strstr(tmp, ": ");
+	snprintf(buf, size, " (%s)", why ? why + 2 : tmp);
 }
 
 int rf_disk_open(const char *path, struct rf_disk **out, struct rf_err *err)
