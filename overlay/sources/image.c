@@ -22,8 +22,8 @@
 struct image {
 	struct rf_disk *disk;
 	ext2_filsys fs;
-	char *what;            /* "FILE" or "FILE partition N", for messages */
-	pthread_mutex_t lock;  /* libext2fs is not thread-safe: one caller at a time */
+	char *what;	      /* "FILE" or "FILE partition N", for messages */
+	pthread_mutex_t lock; /* libext2fs is not thread-safe: one caller at a time */
 };
 
 struct image_ctx {
@@ -124,8 +124,8 @@ static int fs_error(struct image_ctx *c, errcode_t e, const char *guest, ext2_in
 }
 
 /* Read a slow symlink's target (in blocks or inline data) into buf (size > i_size). */
-static errcode_t read_slow_link(ext2_filsys fs, ext2_ino_t ino, struct ext2_inode *inode,
-				char *buf, unsigned size)
+static errcode_t read_slow_link(ext2_filsys fs, ext2_ino_t ino, struct ext2_inode *inode, char *buf,
+				unsigned size)
 {
 	ext2_file_t f;
 	errcode_t e = ext2fs_file_open2(fs, ino, inode, 0, &f);
@@ -142,20 +142,21 @@ static errcode_t read_slow_link(ext2_filsys fs, ext2_ino_t ino, struct ext2_inod
 static int put_inode(struct image_ctx *c, const char *guest, ext2_ino_t ino, bool *is_dir)
 {
 	struct ext2_inode_large in;
-	errcode_t e = ext2fs_read_inode_full(c->img->fs, ino, (struct ext2_inode *)&in,
-					     sizeof(in));
+	errcode_t e = ext2fs_read_inode_full(c->img->fs, ino, (struct ext2_inode *)&in, sizeof(in));
 	if (e)
 		return fs_error(c, e, guest, ino);
 	char target[PATH_MAX + 1];
 	struct xattr_list xl = {0};
 	struct ovl_entry ent = {
-		.path = guest,
-		.attr = {.mode = in.i_mode, .uid = inode_uid(in), .gid = inode_gid(in),
-			 .mtime_sec = (int32_t)in.i_mtime},
+	    .path = guest,
+	    .attr = {.mode = in.i_mode,
+		     .uid = inode_uid(in),
+		     .gid = inode_gid(in),
+		     .mtime_sec = (int32_t)in.i_mtime},
 	};
 	if (EXT2_INODE_SIZE(c->img->fs->super) > EXT2_GOOD_OLD_INODE_SIZE &&
 	    in.i_extra_isize >= offsetof(struct ext2_inode_large, i_mtime_extra) +
-					sizeof(in.i_mtime_extra) - EXT2_GOOD_OLD_INODE_SIZE) {
+				    sizeof(in.i_mtime_extra) - EXT2_GOOD_OLD_INODE_SIZE) {
 		ent.attr.mtime_sec += (int64_t)(in.i_mtime_extra & EXT4_EPOCH_MASK) << 32;
 		ent.attr.mtime_nsec = in.i_mtime_extra >> EXT4_EPOCH_BITS;
 		if (ent.attr.mtime_nsec > 999999999)
@@ -175,13 +176,14 @@ static int put_inode(struct image_ctx *c, const char *guest, ext2_ino_t ino, boo
 		break;
 	case S_IFLNK:
 		if (size == 0 || size > PATH_MAX)
-			return rf_err_set(c->err, EINVAL, "%s: /%s (inode %u): bad symlink length %llu",
+			return rf_err_set(c->err, EINVAL,
+					  "%s: /%s (inode %u): bad symlink length %llu",
 					  c->img->what, guest, ino, (unsigned long long)size);
 		if (ext2fs_is_fast_symlink((struct ext2_inode *)&in)) {
 			if (size >= sizeof(in.i_block))
 				return rf_err_set(c->err, EINVAL,
-						  "%s: /%s (inode %u): bad fast symlink", c->img->what,
-						  guest, ino);
+						  "%s: /%s (inode %u): bad fast symlink",
+						  c->img->what, guest, ino);
 			memcpy(target, in.i_block, size);
 		} else if ((e = read_slow_link(c->img->fs, ino, (struct ext2_inode *)&in, target,
 					       (unsigned)size))) {
@@ -189,8 +191,9 @@ static int put_inode(struct image_ctx *c, const char *guest, ext2_ino_t ino, boo
 		}
 		target[size] = '\0';
 		if (strlen(target) != size)
-			return rf_err_set(c->err, EINVAL, "%s: /%s (inode %u): NUL in symlink target",
-					  c->img->what, guest, ino);
+			return rf_err_set(c->err, EINVAL,
+					  "%s: /%s (inode %u): NUL in symlink target", c->img->what,
+					  guest, ino);
 		ent.attr.size = size;
 		ent.link_target = target;
 		break;
@@ -218,7 +221,8 @@ static int put_inode(struct image_ctx *c, const char *guest, ext2_ino_t ino, boo
 	struct ext2_xattr_handle *h = NULL;
 	e = ext2fs_xattrs_open(c->img->fs, ino, &h);
 	if (!e)
-		e = ext2fs_xattrs_read(h); /* reads the whole on-disk inode, in-inode EA area included */
+		e = ext2fs_xattrs_read(
+		    h); /* reads the whole on-disk inode, in-inode EA area included */
 	if (!e)
 		e = ext2fs_xattrs_iterate(h, collect_xattr, &xl);
 	if (h)
@@ -263,8 +267,9 @@ static int walk_dir(struct image_ctx *c, ext2_ino_t dir, const char *guest)
 	for (size_t i = 0; i < l.n && !r; i++) {
 		if (strchr(l.d[i].name, '/') || !l.d[i].ino ||
 		    l.d[i].ino > c->img->fs->super->s_inodes_count) {
-			r = rf_err_set(c->err, EINVAL, "%s: /%s: bad directory entry (corrupt image)",
-				       c->img->what, guest);
+			r = rf_err_set(c->err, EINVAL,
+				       "%s: /%s: bad directory entry (corrupt image)", c->img->what,
+				       guest);
 			break;
 		}
 		char *g = path_join(guest, l.d[i].name);
@@ -314,8 +319,8 @@ static int image_load(struct ovl_layer *layer, struct ovl_view *view, struct rf_
 		unsigned long n = 0;
 		if (strncmp(a, "partition=", 10) || !a[10] ||
 		    ((n = strtoul(a + 10, &end, 10)), *end) || n == 0 || n > 65536)
-			return rf_err_set(err, EINVAL, "unknown image option '%s' (partition=N, N >= 1)",
-					  a);
+			return rf_err_set(err, EINVAL,
+					  "unknown image option '%s' (partition=N, N >= 1)", a);
 		part = (unsigned)n;
 	}
 	struct image *img = calloc(1, sizeof(*img));
@@ -337,8 +342,8 @@ static int image_load(struct ovl_layer *layer, struct ovl_view *view, struct rf_
 		goto fail;
 	char name[96];
 	rf_disk_io_name(img->disk, offset, length, name, sizeof(name));
-	errcode_t e = ext2fs_open2(name, NULL, EXT2_FLAG_64BITS, 0, 0, rf_disk_io_manager,
-				   &img->fs);
+	errcode_t e =
+	    ext2fs_open2(name, NULL, EXT2_FLAG_64BITS, 0, 0, rf_disk_io_manager, &img->fs);
 	if (e) {
 		img->fs = NULL;
 		r = rf_err_set(err, EINVAL, "%s: not a readable ext2/3/4 filesystem (%s)",
@@ -397,12 +402,12 @@ static void image_destroy(struct ovl_layer *layer)
 }
 
 const struct layer_ops layer_image_ops = {
-	.kind = "image",
-	.usage = "FILE [partition=N]",
-	.min_args = 1,
-	.max_args = 2,
-	.path_args = 1u << 0,
-	.load = image_load,
-	.read = image_read,
-	.destroy = image_destroy,
+    .kind = "image",
+    .usage = "FILE [partition=N]",
+    .min_args = 1,
+    .max_args = 2,
+    .path_args = 1u << 0,
+    .load = image_load,
+    .read = image_read,
+    .destroy = image_destroy,
 };

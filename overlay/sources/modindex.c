@@ -114,7 +114,8 @@ int modindex_add(struct modindex *ix, const char *key, const char *value, uint32
 			j++;
 		if (n->prefix[j]) {
 			/* the key leaves the prefix early: split the node there */
-			struct mi_node *tail = node_new(n->prefix + j + 1, strlen(n->prefix + j + 1));
+			struct mi_node *tail =
+			    node_new(n->prefix + j + 1, strlen(n->prefix + j + 1));
 			if (!tail)
 				return -ENOMEM;
 			tail->values = n->values;

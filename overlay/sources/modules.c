@@ -57,13 +57,13 @@ struct mod_ctx {
 	struct ovl_layer *layer;
 	struct ovl_view *view;
 	struct rf_err *err;
-	const char *dir;  /* DIR as given, for messages */
+	const char *dir;     /* DIR as given, for messages */
 	char real[PATH_MAX]; /* DIR, resolved */
-	char *guest;      /* lib/modules/VERSION */
+	char *guest;	     /* lib/modules/VERSION */
 	struct kmod_ctx *kmod;
 	struct strset names; /* module names (underscored) in the closure, builtins included */
 	struct strset rels;  /* their files, relative to DIR */
-	int64_t mtime;       /* of DIR/modules.dep: the generated files get it */
+	int64_t mtime;	     /* of DIR/modules.dep: the generated files get it */
 };
 
 static void kmod_silent(void *data, int priority, const char *file, int line, const char *fn,
@@ -186,9 +186,9 @@ static int put_mem(struct mod_ctx *c, const char *name, const void *data, size_t
 	if (!g)
 		return rf_err_set(c->err, ENOMEM, "out of memory");
 	struct ovl_entry e = {
-		.path = g,
-		.attr = {.mode = S_IFREG | 0644, .size = len, .mtime_sec = c->mtime},
-		.src = {.kind = len ? OVL_SRC_MEM : OVL_SRC_NONE, .data = (void *)data},
+	    .path = g,
+	    .attr = {.mode = S_IFREG | 0644, .size = len, .mtime_sec = c->mtime},
+	    .src = {.kind = len ? OVL_SRC_MEM : OVL_SRC_NONE, .data = (void *)data},
 	};
 	int r = ovl_view_put(c->view, c->layer, &e, NULL, c->err);
 	free(g);
@@ -230,9 +230,9 @@ static bool field(const char *line, int n, char *out, size_t size)
 
 /* Kinds of line filters for the text files depmod writes. */
 enum filt {
-	FILT_DEP,    /* "REL: DEPS": REL in the subset */
-	FILT_ORDER,  /* "REL" */
-	FILT_ALIAS,  /* "alias KEY MODNAME" (modules.alias, modules.symbols) */
+	FILT_DEP,     /* "REL: DEPS": REL in the subset */
+	FILT_ORDER,   /* "REL" */
+	FILT_ALIAS,   /* "alias KEY MODNAME" (modules.alias, modules.symbols) */
 	FILT_SOFTDEP, /* "softdep MODNAME pre: ... post: ..." */
 	FILT_DEVNAME, /* "MODNAME DEVNAME TYPE" */
 };
@@ -249,7 +249,8 @@ static int filter_file(struct mod_ctx *c, const char *name, enum filt kind, stru
 	if (!text) {
 		if (kind == FILT_DEP)
 			return rf_err_set(c->err, ENOENT,
-					  "%s/modules.dep: No such file (run depmod for it)", c->dir);
+					  "%s/modules.dep: No such file (run depmod for it)",
+					  c->dir);
 		return 0;
 	}
 	char *out = NULL;
@@ -400,10 +401,12 @@ static int put_host(struct mod_ctx *c, const char *rel, bool is_optional)
 		goto out;
 	}
 	struct ovl_entry e = {
-		.path = g,
-		.attr = {.mode = S_IFREG | (st.st_mode & 0777), .size = (uint64_t)st.st_size,
-			 .mtime_sec = st.st_mtim.tv_sec, .mtime_nsec = (uint32_t)st.st_mtim.tv_nsec},
-		.src = {.kind = st.st_size ? OVL_SRC_HOST : OVL_SRC_NONE, .host_path = real},
+	    .path = g,
+	    .attr = {.mode = S_IFREG | (st.st_mode & 0777),
+		     .size = (uint64_t)st.st_size,
+		     .mtime_sec = st.st_mtim.tv_sec,
+		     .mtime_nsec = (uint32_t)st.st_mtim.tv_nsec},
+	    .src = {.kind = st.st_size ? OVL_SRC_HOST : OVL_SRC_NONE, .host_path = real},
 	};
 	r = ovl_view_put(c->view, c->layer, &e, NULL, c->err);
 out:
@@ -474,10 +477,10 @@ out:
 }
 
 const struct layer_ops layer_modules_ops = {
-	.kind = "modules",
-	.usage = "DIR NAME...",
-	.min_args = 2,
-	.max_args = -1,
-	.path_args = 1u << 0,
-	.load = modules_load,
+    .kind = "modules",
+    .usage = "DIR NAME...",
+    .min_args = 2,
+    .max_args = -1,
+    .path_args = 1u << 0,
+    .load = modules_load,
 };

@@ -49,8 +49,8 @@ static int gpt_find(struct rf_disk *d, const char *path, unsigned number, uint64
 	    n_entries > GPT_MAX_ENTRIES)
 		return rf_err_set(err, EINVAL, "%s: bad GPT header", path);
 	if (number > n_entries)
-		return rf_err_set(err, ENOENT, "%s: no partition %u (the GPT has %u entries)",
-				  path, number, n_entries);
+		return rf_err_set(err, ENOENT, "%s: no partition %u (the GPT has %u entries)", path,
+				  number, n_entries);
 	uint64_t at = table_lba * SECTOR + (uint64_t)(number - 1) * entry_size;
 	if (table_lba > rf_disk_size(d) / SECTOR || rf_disk_pread(d, e, entry_size, at))
 		return rf_err_set(err, EINVAL, "%s: GPT partition table lies outside the disk",
@@ -98,8 +98,9 @@ int rf_partition_find(struct rf_disk *d, const char *path, unsigned number, uint
 		unsigned char b[SECTOR];
 		if (ebr > rf_disk_size(d) / SECTOR || rf_disk_pread(d, b, SECTOR, ebr * SECTOR) ||
 		    b[510] != 0x55 || b[511] != 0xAA)
-			return rf_err_set(err, EINVAL, "%s: broken extended boot record at sector %llu",
-					  path, (unsigned long long)ebr);
+			return rf_err_set(err, EINVAL,
+					  "%s: broken extended boot record at sector %llu", path,
+					  (unsigned long long)ebr);
 		if (n == number)
 			return window(d, path, number, ebr + le32(b + 446 + 8), le32(b + 446 + 12),
 				      offset, length, err);

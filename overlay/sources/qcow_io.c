@@ -15,10 +15,10 @@
 #include <unistd.h>
 
 struct rf_disk {
-	int fd;                 /* raw: the image; -1 for qcow2 */
-	libqcow_file_t *qcow;   /* qcow2: the image; NULL for raw */
+	int fd;		      /* raw: the image; -1 for qcow2 */
+	libqcow_file_t *qcow; /* qcow2: the image; NULL for raw */
 	uint64_t size_bytes;
-	pthread_mutex_t lock;   /* libqcow's file object keeps a cache: one reader at a time */
+	pthread_mutex_t lock; /* libqcow's file object keeps a cache: one reader at a time */
 };
 
 /* libqcow's backtrace runs from the root cause ("libqcow_file_header_read_data: unsupported
@@ -118,8 +118,8 @@ int rf_disk_pread(struct rf_disk *d, void *buf, size_t len, uint64_t off)
 	int r = 0;
 	if (!d->qcow) {
 		while (done < len) {
-			ssize_t n = pread(d->fd, (char *)buf + done, len - done,
-					  (off_t)(off + done));
+			ssize_t n =
+			    pread(d->fd, (char *)buf + done, len - done, (off_t)(off + done));
 			if (n < 0 && errno == EINTR)
 				continue;
 			if (n <= 0)
@@ -130,9 +130,8 @@ int rf_disk_pread(struct rf_disk *d, void *buf, size_t len, uint64_t off)
 	}
 	pthread_mutex_lock(&d->lock);
 	while (done < len) {
-		ssize_t n = libqcow_file_read_buffer_at_offset(d->qcow, (char *)buf + done,
-							       len - done, (off64_t)(off + done),
-							       NULL);
+		ssize_t n = libqcow_file_read_buffer_at_offset(
+		    d->qcow, (char *)buf + done, len - done, (off64_t)(off + done), NULL);
 		if (n <= 0) {
 			r = -EIO;
 			break;
@@ -174,8 +173,7 @@ struct chan {
 	uint64_t offset, length; /* the window of the disk the filesystem lives in */
 };
 
-void rf_disk_io_name(struct rf_disk *d, uint64_t offset, uint64_t length, char *buf,
-		     size_t size)
+void rf_disk_io_name(struct rf_disk *d, uint64_t offset, uint64_t length, char *buf, size_t size)
 {
 	/* libext2fs passes only a name to open(): the window travels in it */
 	snprintf(buf, size, "rfdisk:%p:%" PRIu64 ":%" PRIu64, (void *)d, offset, length);
@@ -231,7 +229,8 @@ static errcode_t chan_set_blksize(io_channel io, int blksize)
 static errcode_t chan_read_blk64(io_channel io, unsigned long long block, int count, void *data)
 {
 	struct chan *c = io->private_data;
-	uint64_t len = count < 0 ? (uint64_t)-(int64_t)count : (uint64_t)count * (uint64_t)io->block_size;
+	uint64_t len =
+	    count < 0 ? (uint64_t) - (int64_t)count : (uint64_t)count * (uint64_t)io->block_size;
 	uint64_t off = (uint64_t)block * (uint64_t)io->block_size;
 	if (off > c->length || len > c->length - off) {
 		/* past the partition: as the unix manager, read what exists, zero the rest */
@@ -243,9 +242,9 @@ static errcode_t chan_read_blk64(io_channel io, unsigned long long block, int co
 	}
 	int r = rf_disk_pread(c->disk, data, len, c->offset + off);
 	if (r)
-		return io->read_error ? io->read_error(io, (unsigned long)block, count, data, len,
-						       0, EIO)
-				      : EIO;
+		return io->read_error
+			   ? io->read_error(io, (unsigned long)block, count, data, len, 0, EIO)
+			   : EIO;
 	return 0;
 }
 
@@ -286,18 +285,18 @@ static errcode_t chan_set_option(io_channel io, const char *option, const char *
 }
 
 static struct struct_io_manager rf_disk_manager = {
-	.magic = EXT2_ET_MAGIC_IO_MANAGER,
-	.name = "rootfs-fuse disk image",
-	.open = chan_open,
-	.close = chan_close,
-	.set_blksize = chan_set_blksize,
-	.read_blk = chan_read_blk,
-	.write_blk = chan_write_blk,
-	.flush = chan_flush,
-	.write_byte = chan_write_byte,
-	.set_option = chan_set_option,
-	.read_blk64 = chan_read_blk64,
-	.write_blk64 = chan_write_blk64,
+    .magic = EXT2_ET_MAGIC_IO_MANAGER,
+    .name = "rootfs-fuse disk image",
+    .open = chan_open,
+    .close = chan_close,
+    .set_blksize = chan_set_blksize,
+    .read_blk = chan_read_blk,
+    .write_blk = chan_write_blk,
+    .flush = chan_flush,
+    .write_byte = chan_write_byte,
+    .set_option = chan_set_option,
+    .read_blk64 = chan_read_blk64,
+    .write_blk64 = chan_write_blk64,
 };
 
 io_manager rf_disk_io_manager = &rf_disk_manager;

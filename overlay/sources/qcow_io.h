@@ -36,7 +36,6 @@ extern io_manager rf_disk_io_manager;
 
 /* Format into buf (size bytes, 64 is enough) the name under which rf_disk_io_manager opens
  * the bytes [offset, offset + length) of d. d must outlive the ext2_filsys. */
-void rf_disk_io_name(struct rf_disk *d, uint64_t offset, uint64_t length, char *buf,
-		     size_t size);
+void rf_disk_io_name(struct rf_disk *d, uint64_t offset, uint64_t length, char *buf, size_t size);
 
 #endif

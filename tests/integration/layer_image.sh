@@ -33,7 +33,9 @@ ok "raw ext4 image lists as its source tree (modes, owners, sizes, content hashe
 
 qemu-img convert -O qcow2 "$T/disk.raw" "$T/disk.qcow2"
 listing --image "$T/disk.qcow2" | diff "$T/raw.txt" - || fail "qcow2 listing differs"
-ok "the same as qcow2"
+qemu-img convert -c -O qcow2 -o compat=0.10 "$T/disk.raw" "$T/disk-v2c.qcow2"
+listing --image "$T/disk-v2c.qcow2" | diff "$T/raw.txt" - || fail "qcow2 v2 compressed listing differs"
+ok "the same as qcow2 (v3, and v2 with compressed clusters)"
 
 truncate -s 20M "$T/gpt.img"
 printf 'label: gpt\nstart=2048, size=32768, type=L\n' | sfdisk -q "$T/gpt.img"
@@ -47,7 +49,12 @@ truncate -s 20M "$T/mbr.img"
 printf 'label: dos\nstart=2048, size=2048, type=83\nstart=4096, size=32768, type=83\n' | sfdisk -q "$T/mbr.img"
 dd if="$T/disk.raw" of="$T/mbr.img" bs=512 seek=4096 conv=notrunc status=none
 listing --image "$T/mbr.img" partition=2 | diff "$T/raw.txt" - || fail "MBR partition listing differs"
-ok "the same in an MBR partition"
+truncate -s 24M "$T/ebr.img"
+printf 'label: dos\nstart=2048, size=2048, type=83\nstart=4096, type=5\nstart=6144, size=2048, type=83\nstart=10240, size=32768, type=83\n' |
+	sfdisk -q "$T/ebr.img"
+dd if="$T/disk.raw" of="$T/ebr.img" bs=512 seek=10240 conv=notrunc status=none
+listing --image "$T/ebr.img" partition=6 | diff "$T/raw.txt" - || fail "logical partition 6 listing differs"
+ok "the same in an MBR primary partition and in a logical partition (EBR chain)"
 
 # small files and the symlinks kept in the inode (inline_data), old-style ext2 too
 mke2fs -q -F -t ext4 -O inline_data -d "$S" "$T/inline.raw" 16M > /dev/null 2>&1

@@ -32,8 +32,9 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 	f->dir = tu_mkdtemp();
 	char cmd[4 * PATH_MAX];
-	snprintf(cmd, sizeof(cmd), "mkdir -p %s/src/d && head -c %u /dev/urandom > %s/src/d/big.bin",
-		 f->dir, BIG_BYTES, f->dir);
+	snprintf(cmd, sizeof(cmd),
+		 "mkdir -p %s/src/d && head -c %u /dev/urandom > %s/src/d/big.bin", f->dir,
+		 BIG_BYTES, f->dir);
 	if (system(cmd))
 		return -1;
 	char *a = tu_path(f->dir, "src/a");
@@ -182,8 +183,8 @@ static void test_concurrent_reads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_metadata_raw_and_qcow2),
-		cmocka_unit_test(test_concurrent_reads),
+	    cmocka_unit_test(test_metadata_raw_and_qcow2),
+	    cmocka_unit_test(test_concurrent_reads),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -91,9 +91,9 @@ static void list_free(struct list *l)
 
 static bool has_ko_suffix(const char *p)
 {
-	return strstr(p, ".ko") && (!strcmp(strstr(p, ".ko"), ".ko") ||
-				    !strcmp(strstr(p, ".ko"), ".ko.xz") ||
-				    !strcmp(strstr(p, ".ko"), ".ko.zst"));
+	return strstr(p, ".ko") &&
+	       (!strcmp(strstr(p, ".ko"), ".ko") || !strcmp(strstr(p, ".ko"), ".ko.xz") ||
+		!strcmp(strstr(p, ".ko"), ".ko.zst"));
 }
 
 static int collect_ko(const struct ovl_node *n, const char *path, void *ctx)
@@ -331,7 +331,7 @@ static void test_indexes_match_depmod(void **state)
 		 "depmod -b %s %s",
 		 od, od, od, td, theirs, version);
 	assert_int_equal(system(cmd), 0);
-	static const char *const texts[] = {"modules.dep", "modules.alias", "modules.symbols",
+	static const char *const texts[] = {"modules.dep",     "modules.alias",	  "modules.symbols",
 					    "modules.softdep", "modules.devname", "modules.order"};
 	for (size_t i = 0; i < sizeof(texts) / sizeof(*texts); i++) {
 		char a[PATH_MAX], b[PATH_MAX];
@@ -383,8 +383,10 @@ static void test_compressed_modules(void **state)
 	snprintf(d, sizeof(d), "%s/lib/modules/%s", t, version);
 	snprintf(cmd, sizeof(cmd),
 		 "set -e; mkdir -p %s/kernel/drivers/block %s/kernel/drivers/virtio; "
-		 "xz -c %s/kernel/drivers/block/virtio_blk.ko > %s/kernel/drivers/block/virtio_blk.ko.xz; "
-		 "zstd -q -c %s/kernel/drivers/virtio/virtio.ko > %s/kernel/drivers/virtio/virtio.ko.zst; "
+		 "xz -c %s/kernel/drivers/block/virtio_blk.ko > "
+		 "%s/kernel/drivers/block/virtio_blk.ko.xz; "
+		 "zstd -q -c %s/kernel/drivers/virtio/virtio.ko > "
+		 "%s/kernel/drivers/virtio/virtio.ko.zst; "
 		 "cp %s/kernel/drivers/virtio/virtio_ring.ko %s/kernel/drivers/virtio/; "
 		 "cp %s/modules.builtin %s/modules.builtin.modinfo %s/; "
 		 "printf 'kernel/drivers/virtio/virtio.ko\\nkernel/drivers/virtio/virtio_ring.ko\\n"
@@ -399,7 +401,8 @@ static void test_compressed_modules(void **state)
 	view_modules(v, &l);
 	assert_int_equal(l.n, 3);
 	char want[PATH_MAX];
-	snprintf(want, sizeof(want), "lib/modules/%s/kernel/drivers/block/virtio_blk.ko.xz", version);
+	snprintf(want, sizeof(want), "lib/modules/%s/kernel/drivers/block/virtio_blk.ko.xz",
+		 version);
 	assert_string_equal(l.s[0], want);
 	snprintf(want, sizeof(want), "lib/modules/%s/kernel/drivers/virtio/virtio.ko.zst", version);
 	assert_string_equal(l.s[1], want);
@@ -411,7 +414,10 @@ static void test_compressed_modules(void **state)
 	assert_int_equal(n->attr.size, (uint64_t)st.st_size);
 	unsigned char magic[6];
 	assert_int_equal(ovl_node_pread(n, magic, 6, 0, &err), 6);
-	assert_memory_equal(magic, "\xfd" "7zXZ", 5);
+	assert_memory_equal(magic,
+			    "\xfd"
+			    "7zXZ",
+			    5);
 	assert_int_equal(n->attr.uid, 0);
 	list_free(&l);
 	ovl_view_free(v);
@@ -421,11 +427,11 @@ static void test_compressed_modules(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_closure_matches_modprobe),
-		cmocka_unit_test(test_softdeps_followed),
-		cmocka_unit_test(test_unknown_module),
-		cmocka_unit_test(test_indexes_match_depmod),
-		cmocka_unit_test(test_compressed_modules),
+	    cmocka_unit_test(test_closure_matches_modprobe),
+	    cmocka_unit_test(test_softdeps_followed),
+	    cmocka_unit_test(test_unknown_module),
+	    cmocka_unit_test(test_indexes_match_depmod),
+	    cmocka_unit_test(test_compressed_modules),
 	};
 	return cmocka_run_group_tests(tests, find_kernel, NULL);
 }
