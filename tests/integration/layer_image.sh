@@ -24,8 +24,9 @@ chmod 0600 "$S/etc/hostname"
 # `ls --long --hash` without the layer column
 listing() { "$RF" ls "$@" --long --hash | cut -f1; }
 listing --tree "$S" owner=host > "$T/tree.txt"
+owner="$(id -u):$(id -g)" # mke2fs gives the root directory to root otherwise
 
-mke2fs -q -F -t ext4 -d "$S" "$T/disk.raw" 16M > /dev/null 2>&1 || fail "mke2fs -d"
+mke2fs -q -F -t ext4 -E root_owner="$owner" -d "$S" "$T/disk.raw" 16M > /dev/null 2>&1 || fail "mke2fs -d"
 listing --image "$T/disk.raw" > "$T/raw.txt"
 grep -q '^drwx------ [0-9]* [0-9]* 0 - /lost+found$' "$T/raw.txt" || fail "no lost+found in the image"
 grep -v ' /lost+found$' "$T/raw.txt" | diff "$T/tree.txt" - || fail "raw image listing differs from the tree"
@@ -57,9 +58,9 @@ listing --image "$T/ebr.img" partition=6 | diff "$T/raw.txt" - || fail "logical 
 ok "the same in an MBR primary partition and in a logical partition (EBR chain)"
 
 # small files and the symlinks kept in the inode (inline_data), old-style ext2 too
-mke2fs -q -F -t ext4 -O inline_data -d "$S" "$T/inline.raw" 16M > /dev/null 2>&1
+mke2fs -q -F -t ext4 -E root_owner="$owner" -O inline_data -d "$S" "$T/inline.raw" 16M > /dev/null 2>&1
 listing --image "$T/inline.raw" | diff "$T/raw.txt" - || fail "inline_data image differs"
-mke2fs -q -F -t ext2 -I 128 -d "$S" "$T/ext2.raw" 16M > /dev/null 2>&1
+mke2fs -q -F -t ext2 -E root_owner="$owner" -I 128 -d "$S" "$T/ext2.raw" 16M > /dev/null 2>&1
 listing --image "$T/ext2.raw" | diff "$T/raw.txt" - || fail "ext2 image differs"
 ok "inline_data ext4 and ext2 with 128-byte inodes"
 
