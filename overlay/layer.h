@@ -69,6 +69,8 @@ extern const struct layer_ops layer_tree_ops;
 extern const struct layer_ops layer_busybox_ops;
 extern const struct layer_ops layer_host_ops;
 extern const struct layer_ops layer_entries_ops;
+extern const struct layer_ops layer_tcz_ops;
+extern const struct layer_ops layer_archive_ops;
 extern const struct layer_ops layer_modules_ops;
 extern const struct layer_ops layer_image_ops;
 

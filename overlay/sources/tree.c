@@ -123,7 +123,7 @@ static int walk_dir(struct tree_ctx *c, const char *host, const char *guest, int
 		r = rf_err_errno(c->err, errno, "%s", host);
 		goto out;
 	}
-	if (n) /* an empty directory has no array: qsort(NULL, 0) is undefined */
+	if (n) /* qsort(NULL, 0, ...) is undefined (UBSan) */
 		qsort(names, n, sizeof(*names), name_cmp);
 	/* the opaque marker and whiteouts act on lower layers: apply them first */
 	for (size_t i = 0; i < n && !r; i++) {
