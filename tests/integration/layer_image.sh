@@ -73,7 +73,21 @@ grep -q '^c--------- 0 0 1,3 - /null$' "$T/dev.txt" || fail "char device: $(grep
 grep -q '^b--------- 0 0 254,16 - /vda$' "$T/dev.txt" || fail "block device: $(grep vda "$T/dev.txt")"
 ok "character and block devices"
 
-# exports: every container of the same filesystem gives the same bytes
+# exports: every container of the same filesystem gives the same bytes, and an export read
+# back by the image layer lists as the source
+"$RF" export --image "$T/disk.raw" -o "$T/raw.ext4" --quiet
+"$RF" export --image "$T/disk.qcow2" -o "$T/qcow2.ext4" --quiet
+"$RF" export --image "$T/gpt.qcow2" partition=1 -o "$T/gpt.ext4" --quiet
+cmp "$T/raw.ext4" "$T/qcow2.ext4" || fail "ext4 exports of the raw and qcow2 images differ"
+cmp "$T/raw.ext4" "$T/gpt.ext4" || fail "ext4 exports of the raw and GPT images differ"
+e2fsck -fn "$T/raw.ext4" > /dev/null 2>&1 || fail "e2fsck -fn on the export"
+listing --image "$T/raw.ext4" | grep -v ' /lost+found$' | diff "$T/tree.txt" - ||
+	fail "the ext4 export of the image does not list as the source tree"
+"$RF" export --image "$T/ebr.img" partition=6 -o "$T/part.qcow2" --partition gpt --quiet
+listing --image "$T/part.qcow2" partition=1 | grep -v ' /lost+found$' | diff "$T/tree.txt" - ||
+	fail "the partitioned qcow2 export does not list as the source tree"
+ok "ext4 exports of raw, qcow2 and GPT images are byte-identical and read back as the source"
+
 rc=0
 "$RF" export --image "$T/disk.raw" -o "$T/raw.cpio" 2> "$T/export.err" || rc=$?
 if [ "$rc" -ne 0 ] && grep -q "not built yet" "$T/export.err"; then
