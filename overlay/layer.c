@@ -12,6 +12,8 @@ static const struct layer_ops *const kinds[] = {
 	&layer_host_ops,
 	&layer_tcz_ops,
 	&layer_archive_ops,
+	&layer_modules_ops,
+	&layer_image_ops,
 	NULL,
 };
 

@@ -77,5 +77,7 @@ extern const struct layer_ops layer_host_ops;
 extern const struct layer_ops layer_entries_ops;
 extern const struct layer_ops layer_tcz_ops;
 extern const struct layer_ops layer_archive_ops;
+extern const struct layer_ops layer_modules_ops;
+extern const struct layer_ops layer_image_ops;
 
 #endif
