@@ -7,5 +7,7 @@ int cmd_export(int argc, char **argv);
 int cmd_ls(int argc, char **argv);
 int cmd_boot(int argc, char **argv);
 int cmd_ldd(int argc, char **argv);
+int cmd_mount(int argc, char **argv);
+int cmd_umount(int argc, char **argv);
 
 #endif

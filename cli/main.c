@@ -13,6 +13,8 @@ static const struct {
 	{"export", cmd_export, "serialize the view: initramfs cpio (newc; gzip, zstd, xz, lz4)"},
 	{"ls", cmd_ls, "list the merged view, one path a line (--long: metadata and layer)"},
 	{"boot", cmd_boot, "export an initramfs and boot it under qemu-system-x86_64"},
+	{"mount", cmd_mount, "mount the view with a copy-on-write upper layer (FUSE, no root)"},
+	{"umount", cmd_umount, "unmount a view mounted by rootfs-fuse mount"},
 	{"ldd", cmd_ldd, "show the shared libraries a host binary needs, without running it"},
 };
 
