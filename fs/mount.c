@@ -6,6 +6,7 @@
 #include "internal.h"
 
 #include <dirent.h>
+#include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -29,21 +30,76 @@ static void do_init(void *userdata, struct fuse_conn_info *conn)
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
 }
 
+/* libfuse's messages during setup become our one-line error instead of extra stderr lines. */
+static char setup_msg[256];
+
+static void capture_log(enum fuse_log_level level, const char *fmt, va_list ap)
+{
+	(void)level;
+	/* a message may come in pieces: keep them together, one line */
+	size_t l = strlen(setup_msg);
+	if (l + 1 < sizeof(setup_msg))
+		vsnprintf(setup_msg + l, sizeof(setup_msg) - l, fmt, ap);
+	for (char *p = setup_msg; *p; p++)
+		if (*p == '\n')
+			*p = ' ';
+}
+
+static bool has_option(const char *opts, const char *name)
+{
+	size_t nl = strlen(name);
+	for (const char *p = opts; p && *p;) {
+		size_t l = strcspn(p, ",");
+		if (l == nl && !strncmp(p, name, nl))
+			return true;
+		p += l;
+		if (*p)
+			p++;
+	}
+	return false;
+}
+
+/* fusermount3 lets an ordinary user ask for allow_other only with user_allow_other in
+ * /etc/fuse.conf; say so before it prints its own message. */
+static int check_allow_other(const char *opts, struct rf_err *err)
+{
+	if (geteuid() == 0 || !(has_option(opts, "allow_other") || has_option(opts, "allow_root")))
+		return 0;
+	FILE *f = fopen("/etc/fuse.conf", "r");
+	char line[256];
+	bool is_allowed = false;
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "user_allow_other", 16) &&
+		    (line[16] == '\n' || line[16] == '\0' || line[16] == ' '))
+			is_allowed = true;
+	if (f)
+		fclose(f);
+	if (!is_allowed)
+		return rf_err_set(err, EPERM,
+				  "-o allow_other: an ordinary user needs 'user_allow_other' in "
+				  "/etc/fuse.conf (or mount as root)");
+	return 0;
+}
+
+static int mountpoint_error(const char *mnt, int e, struct rf_err *err)
+{
+	if (e == ENOTCONN)
+		return rf_err_set(err, ENOTCONN,
+				  "%s: a dead mount is still there; run 'rootfs-fuse umount %s' first",
+				  mnt, mnt);
+	return rf_err_errno(err, e, "mount point %s", mnt);
+}
+
 static int check_mountpoint(const char *mnt, struct rf_err *err)
 {
 	struct stat st;
-	if (stat(mnt, &st)) {
-		if (errno == ENOTCONN)
-			return rf_err_set(err, ENOTCONN,
-					  "%s: a dead mount is still there; run 'rootfs-fuse umount "
-					  "%s' first", mnt, mnt);
-		return rf_err_errno(err, errno, "mount point %s", mnt);
-	}
+	if (stat(mnt, &st))
+		return mountpoint_error(mnt, errno, err);
 	if (!S_ISDIR(st.st_mode))
 		return rf_err_set(err, ENOTDIR, "mount point %s: not a directory", mnt);
 	DIR *d = opendir(mnt);
 	if (!d)
-		return rf_err_errno(err, errno, "mount point %s", mnt);
+		return mountpoint_error(mnt, errno, err);
 	struct dirent *de;
 	int r = 0;
 	while ((de = readdir(d)))
@@ -122,6 +178,8 @@ int rf_fs_mount(struct ovl_view *lower, const struct rf_fs_options *o, struct rf
 	struct fuse_loop_config *cfg = NULL;
 	bool is_mounted = false, has_handlers = false;
 	int r = check_mountpoint(o->mountpoint, err);
+	if (!r)
+		r = check_allow_other(o->fuse_opts, err);
 	if (r) {
 		ovl_view_free(lower);
 		return r;
@@ -141,9 +199,12 @@ int rf_fs_mount(struct ovl_view *lower, const struct rf_fs_options *o, struct rf
 	}
 	char *argv[] = {"rootfs-fuse", "-o", opts, NULL};
 	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
+	setup_msg[0] = '\0';
+	fuse_set_log_func(capture_log);
 	se = fuse_session_new(&args, &ops, sizeof(ops), &c);
 	if (!se) {
-		r = rf_err_set(err, EINVAL, "cannot start a FUSE session with -o %s", opts);
+		r = rf_err_set(err, EINVAL, "-o %s: %s", o->fuse_opts ? o->fuse_opts : "",
+			       setup_msg[0] ? setup_msg : "cannot start a FUSE session");
 		goto out;
 	}
 	if (fuse_set_signal_handlers(se)) {
@@ -152,11 +213,13 @@ int rf_fs_mount(struct ovl_view *lower, const struct rf_fs_options *o, struct rf
 	}
 	has_handlers = true;
 	if (fuse_session_mount(se, o->mountpoint)) {
-		r = rf_err_set(err, EIO,
-			       "%s: mounting failed (is /dev/fuse there and fusermount3 installed?)",
-			       o->mountpoint);
+		r = rf_err_set(err, EIO, "%s: mounting failed: %s", o->mountpoint,
+			       setup_msg[0] ? setup_msg
+					    : "is /dev/fuse there and fusermount3 installed?");
 		goto out;
 	}
+	/* from here on libfuse reports to stderr as usual */
+	fuse_set_log_func(NULL);
 	is_mounted = true;
 	c.se = se;
 	/* the mount is in place: from here the caller's terminal may go */
