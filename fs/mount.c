@@ -202,6 +202,7 @@ int rf_fs_mount(struct ovl_view *lower, const struct rf_fs_options *o, struct rf
 	setup_msg[0] = '\0';
 	fuse_set_log_func(capture_log);
 	se = fuse_session_new(&args, &ops, sizeof(ops), &c);
+	fuse_opt_free_args(&args);
 	if (!se) {
 		r = rf_err_set(err, EINVAL, "-o %s: %s", o->fuse_opts ? o->fuse_opts : "",
 			       setup_msg[0] ? setup_msg : "cannot start a FUSE session");

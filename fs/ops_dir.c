@@ -169,7 +169,8 @@ static int snapshot(struct fs_ctx *c, struct fs_inode *dir, struct dir_snap *s)
 		closedir(d);
 	}
 	if (!r && ldir) {
-		qsort(seen, n_seen, sizeof(*seen), str_cmp);
+		if (n_seen)
+			qsort(seen, n_seen, sizeof(*seen), str_cmp);
 		for (size_t i = 0; !r && i < ldir->n_children; i++) {
 			const struct ovl_node *lc = ldir->children[i];
 			if (in_sorted(seen, n_seen, lc->name))
