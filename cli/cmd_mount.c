@@ -1,8 +1,12 @@
 /* rootfs-fuse mount / umount: mount the merged view of a SPEC with its copy-on-write upper
  * layer (fs/fs.h; docs/mount.md), and take it down again. */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
 
 #include "commands.h"
 #include "fs.h"
@@ -98,4 +102,73 @@ int cmd_umount(int argc, char **argv)
 	if (rf_fs_umount(argv[1], &err))
 		return cli_fail(&err);
 	return 0;
+}
+
+/* The xattr fs/ops_xattr.c answers (FS_MKNOD_XATTR there). */
+#define MKNOD_XATTR "user.rootfs-fuse.mknod"
+
+int cmd_mknod(int argc, char **argv)
+{
+	const char *path = NULL, *type = NULL, *nums[2] = {NULL, NULL};
+	unsigned perm = 0666 & ~(unsigned)umask(022);
+	int n_nums = 0;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			printf("usage: rootfs-fuse mknod PATH c|b|p|s [MAJOR MINOR] [-m MODE]\n\n"
+			       "Make a device node, fifo or socket inside a rootfs-fuse mount as an\n"
+			       "ordinary user (the kernel keeps mknod(2) of devices for root). It is\n"
+			       "owned by the guest's root and shows in stat, ls -l and every export.\n");
+			return 0;
+		}
+		if (!strcmp(a, "-m") && i + 1 < argc) {
+			char *end;
+			perm = (unsigned)strtoul(argv[++i], &end, 8);
+			if (*end || perm > 07777)
+				return cli_usage_error("mknod: bad mode '%s' (octal)", argv[i]);
+		} else if (!path) {
+			path = a;
+		} else if (!type) {
+			type = a;
+		} else if (n_nums < 2) {
+			nums[n_nums++] = a;
+		} else {
+			return cli_usage_error("mknod: unexpected argument '%s'", a);
+		}
+	}
+	if (!path || !type || strlen(type) != 1 || !strchr("cbups", type[0]))
+		return cli_usage_error("mknod: give PATH and c|b|p|s (see mknod --help)");
+	bool is_dev = type[0] == 'c' || type[0] == 'b' || type[0] == 'u';
+	if (is_dev != (n_nums == 2))
+		return cli_usage_error("mknod: MAJOR and MINOR go with c and b only");
+	unsigned fmt = type[0] == 'b' ? S_IFBLK : type[0] == 'p' ? S_IFIFO
+			: type[0] == 's' ? S_IFSOCK : S_IFCHR;
+	unsigned long maj = is_dev ? strtoul(nums[0], NULL, 0) : 0;
+	unsigned long min = is_dev ? strtoul(nums[1], NULL, 0) : 0;
+	char *copy = strdup(path);
+	if (!copy)
+		return cli_usage_error("out of memory");
+	char *slash = strrchr(copy, '/');
+	const char *dir = ".", *name = copy;
+	if (slash) {
+		*slash = '\0';
+		dir = slash == copy ? "/" : copy;
+		name = slash + 1;
+	}
+	struct rf_err err = {0};
+	char probe[8], val[PATH_MAX];
+	int status = 0;
+	if (!*name || getxattr(dir, MKNOD_XATTR, probe, sizeof(probe)) != 1) {
+		rf_err_set(&err, EINVAL, "%s: not inside a rootfs-fuse mount (mknod(1) elsewhere)",
+			   path);
+		status = cli_fail(&err);
+	} else {
+		snprintf(val, sizeof(val), "%s 0%o %lu %lu", name, fmt | perm, maj, min);
+		if (setxattr(dir, MKNOD_XATTR, val, strlen(val), 0)) {
+			rf_err_errno(&err, errno, "%s", path);
+			status = cli_fail(&err);
+		}
+	}
+	free(copy);
+	return status;
 }

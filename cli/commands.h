@@ -9,5 +9,6 @@ int cmd_boot(int argc, char **argv);
 int cmd_ldd(int argc, char **argv);
 int cmd_mount(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
+int cmd_mknod(int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@ static const struct {
 	{"boot", cmd_boot, "export an initramfs and boot it under qemu-system-x86_64"},
 	{"mount", cmd_mount, "mount the view with a copy-on-write upper layer (FUSE, no root)"},
 	{"umount", cmd_umount, "unmount a view mounted by rootfs-fuse mount"},
+	{"mknod", cmd_mknod, "make a device node in a mount as an ordinary user"},
 	{"ldd", cmd_ldd, "show the shared libraries a host binary needs, without running it"},
 };
 

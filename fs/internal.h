@@ -22,6 +22,9 @@
 /* st_ino of an entry born in the upper layer: its host inode number moved past the lower
  * view's numbers (which count from 1). */
 #define FS_UPPER_INO_BASE (1ull << 32)
+/* setxattr of a directory with this name makes a device node, fifo or socket in it (see
+ * ops_xattr.c); keep in step with cli/cmd_mount.c. */
+#define FS_MKNOD_XATTR "user.rootfs-fuse.mknod"
 
 struct fs_inode {
 	uint64_t nlookup;          /* the kernel's references (lookup count) */
@@ -108,6 +111,11 @@ void fs_new_owner(struct fs_ctx *c, fuse_req_t req, struct ovl_attr *a);
 /* Is the merged directory empty (whiteouts and markers aside)? */
 int fs_dir_is_empty(struct fs_ctx *c, struct fs_inode *dir);
 double fs_timeout(const struct fs_inode *in);
+
+/* Create a node (any type but symlink) called name in dir for the request's user; e is filled
+ * and the lookup count raised (ops_dir.c). */
+int fs_make_node(fuse_req_t req, struct fs_inode *dir, const char *name, mode_t mode,
+		 dev_t rdev, struct fuse_entry_param *e);
 
 /* --- the operation tables, filled by the ops_*.c files --- */
 void fs_dir_ops(struct fuse_lowlevel_ops *ops);

@@ -188,6 +188,8 @@ int rf_fs_mount(struct ovl_view *lower, const struct rf_fs_options *o, struct rf
 	if ((r = ctx_init(&c, lower, o->state_dir, err)))
 		goto out;
 	raise_nofile();
+	/* upper files get exactly the modes upper.c asks for */
+	umask(0);
 	fs_dir_ops(&ops);
 	fs_file_ops(&ops);
 	fs_xattr_ops(&ops);

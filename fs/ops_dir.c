@@ -338,12 +338,10 @@ static int finish_create(struct fs_ctx *c, struct fs_inode *dir, const char *nam
 	return fs_entry(c, in, e);
 }
 
-static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-		      dev_t rdev)
+int fs_make_node(fuse_req_t req, struct fs_inode *dir, const char *name, mode_t mode,
+		 dev_t rdev, struct fuse_entry_param *e)
 {
 	struct fs_ctx *c = fs_ctx(req);
-	struct fs_inode *dir = fs_inode(req, parent);
-	struct fuse_entry_param e;
 	struct ovl_attr a = {.mode = mode, .rdev_major = major(rdev), .rdev_minor = minor(rdev)};
 	fs_new_owner(c, req, &a);
 	bool had_lower = false;
@@ -353,8 +351,16 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	if (!r)
 		r = upper_create(c->upper, dir->upper_fd, name, &a, had_lower, &fd);
 	if (!r)
-		r = finish_create(c, dir, name, fd, &e);
+		r = finish_create(c, dir, name, fd, e);
 	UNLOCK(c);
+	return r;
+}
+
+static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      dev_t rdev)
+{
+	struct fuse_entry_param e;
+	int r = fs_make_node(req, fs_inode(req, parent), name, mode, rdev, &e);
 	if (r)
 		fuse_reply_err(req, -r);
 	else

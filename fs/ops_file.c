@@ -159,8 +159,10 @@ static void do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		} else {
 			f->node = n;
 		}
-		/* lower content never changes while mounted */
+		/* lower content never changes while mounted, and a read-only file has nothing
+		 * to flush at close */
 		fi->keep_cache = 1;
+		fi->noflush = 1;
 	}
 	UNLOCK(c);
 	if (r) {

@@ -4,6 +4,9 @@
 #include "internal.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/sysmacros.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +37,12 @@ static void do_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name, size_t
 	}
 	ssize_t n = -ENODATA;
 	const void *val = buf;
+	if (S_ISDIR(in->type) && !strcmp(name, FS_MKNOD_XATTR)) {
+		/* lets `rootfs-fuse mknod` tell our mount from any other directory */
+		reply_value(req, "1", 1, size);
+		free(buf);
+		return;
+	}
 	LOCK(c);
 	if (in->upper_fd >= 0) {
 		n = upper_getxattr(in->upper_fd, name, size ? buf : NULL, size);
@@ -80,11 +89,49 @@ static void do_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	free(buf);
 }
 
+/* The kernel refuses mknod(2) of a device to anyone without CAP_MKNOD before a filesystem is
+ * asked (vfs_mknod), so an ordinary user makes one through this xattr of the parent
+ * directory, value "NAME MODE MAJOR MINOR" (MODE octal with the type bits); `rootfs-fuse
+ * mknod` writes it. The kernel may hold a negative entry for NAME: drop it afterwards. */
+static void mknod_by_xattr(fuse_req_t req, fuse_ino_t ino, const char *value, size_t size)
+{
+	char buf[NAME_MAX + 64], name[NAME_MAX + 1];
+	unsigned mode, maj, min;
+	if (size >= sizeof(buf)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	memcpy(buf, value, size);
+	buf[size] = '\0';
+	if (sscanf(buf, "%255s %o %u %u", name, &mode, &maj, &min) != 4 || strchr(name, '/') ||
+	    !strcmp(name, ".") || !strcmp(name, "..") || S_ISDIR(mode) || S_ISLNK(mode) ||
+	    !(mode & S_IFMT)) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	struct fuse_entry_param e;
+	struct fs_ctx *c = fs_ctx(req);
+	int r = fs_make_node(req, fs_inode(req, ino), name, mode, makedev(maj, min), &e);
+	if (!r) {
+		/* the entry was not handed to the kernel */
+		LOCK(c);
+		fs_forget(c, fs_inode(req, e.ino), 1);
+		UNLOCK(c);
+	}
+	fuse_reply_err(req, -r);
+	if (!r)
+		fuse_lowlevel_notify_inval_entry(c->se, ino, name, strlen(name));
+}
+
 static void do_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const char *value,
 			size_t size, int flags)
 {
 	struct fs_ctx *c = fs_ctx(req);
 	struct fs_inode *in = fs_inode(req, ino);
+	if (S_ISDIR(in->type) && !strcmp(name, FS_MKNOD_XATTR)) {
+		mknod_by_xattr(req, ino, value, size);
+		return;
+	}
 	LOCK(c);
 	int r = fs_copy_up(c, in, true);
 	if (!r)

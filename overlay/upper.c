@@ -241,14 +241,16 @@ static int copy_host(const char *path, int out, uint64_t size)
 	int r = 0;
 	char *buf = NULL;
 	off_t pos = 0;
+	/* a file smaller than a few blocks has no holes worth looking for */
+	bool has_holes = size > 65536;
 	while ((uint64_t)pos < size) {
-		off_t data = lseek(in, pos, SEEK_DATA);
+		off_t data = has_holes ? lseek(in, pos, SEEK_DATA) : pos;
 		if (data < 0) {
 			if (errno == ENXIO)
 				break; /* only a hole remains */
 			data = pos;
 		}
-		off_t hole = lseek(in, data, SEEK_HOLE);
+		off_t hole = has_holes ? lseek(in, data, SEEK_HOLE) : (off_t)size;
 		if (hole < 0 || (uint64_t)hole > size)
 			hole = (off_t)size;
 		off_t oi = data, oo = data;
@@ -284,7 +286,7 @@ static int copy_host(const char *path, int out, uint64_t size)
 		}
 		pos = hole;
 	}
-	if (ftruncate(out, (off_t)size))
+	if ((has_holes || pos != (off_t)size) && ftruncate(out, (off_t)size))
 		r = -errno;
 out:
 	free(buf);
@@ -329,14 +331,14 @@ static int copy_data(const struct ovl_node *n, int out, struct rf_err *err)
 	return r;
 }
 
-static int put_xattrs(const char *p, const struct ovl_xattr *xs, size_t n)
+static int put_xattrs(int fd, const struct ovl_xattr *xs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		char name[XATTR_NAME_MAX + 1];
 		if ((size_t)snprintf(name, sizeof(name), "%s%s", META_XATTR_PREFIX,
 				     xs[i].name) >= sizeof(name))
 			return -ERANGE;
-		if (setxattr(p, name, xs[i].value, xs[i].size, 0))
+		if (fsetxattr(fd, name, xs[i].value, xs[i].size, 0))
 			return -errno;
 	}
 	return 0;
@@ -387,7 +389,7 @@ static int copy_up(struct ovl_upper *u, int dir_fd, const char *name, const stru
 		goto move;
 	}
 	if (S_ISDIR(type)) {
-		if (mkdirat(u->work_fd, tmp, 0700))
+		if (mkdirat(u->work_fd, tmp, upper_real_mode(n->attr.mode)))
 			return rf_err_errno(err, errno, "copy-up of /%s", name);
 		fd = openat(u->work_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd >= 0 && is_opaque) {
@@ -398,7 +400,8 @@ static int copy_up(struct ovl_upper *u, int dir_fd, const char *name, const stru
 				close(m);
 		}
 	} else {
-		fd = openat(u->work_fd, tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
+		fd = openat(u->work_fd, tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC,
+			    upper_real_mode(n->attr.mode));
 	}
 	if (fd < 0) {
 		r = rf_err_errno(err, errno, "copy-up of /%s", name);
@@ -407,11 +410,12 @@ static int copy_up(struct ovl_upper *u, int dir_fd, const char *name, const stru
 	if (!r && S_ISREG(type) && has_data && n->attr.size)
 		r = copy_data(n, fd, err);
 	if (!r) {
-		char p[64];
-		proc_path(fd, p);
-		int e = upper_set_override(fd, &n->attr);
+		/* created with its real mode (the daemon runs with umask 0): only xattrs to set */
+		char val[96];
+		int len = meta_override_format(&n->attr, val, sizeof(val));
+		int e = fsetxattr(fd, META_XATTR_OVERRIDE, val, (size_t)len, 0) ? -errno : 0;
 		if (!e)
-			e = put_xattrs(p, n->xattrs, n->n_xattrs);
+			e = put_xattrs(fd, n->xattrs, n->n_xattrs);
 		struct timespec ts[2] = {{n->attr.mtime_sec, n->attr.mtime_nsec},
 					 {n->attr.mtime_sec, n->attr.mtime_nsec}};
 		if (!e && futimens(fd, ts))

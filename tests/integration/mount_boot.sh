@@ -15,6 +15,7 @@ cat > "$T/init" <<'EOS'
 echo "EDITED=$(cat /etc/edited) OWNER=$(stat -c %u:%g /etc/edited) MODE=$(stat -c %a /etc/edited)"
 echo "KEPT_OWNER=$(stat -c %u:%g /etc/kept)"
 [ -e /etc/doomed ] && echo "DOOMED=present" || echo "DOOMED=absent"
+echo "TTYS1=$(stat -c '%F %t:%T %a' /dev/ttyS1)"
 poweroff -f
 EOS
 cat > "$T/g.spec" <<EOS
@@ -33,6 +34,7 @@ chown 0:0 "$M/etc/edited"
 chmod 0600 "$M/etc/edited"
 chown 7:8 "$M/etc/kept"
 rm "$M/etc/doomed"
+"$RF" mknod "$M/dev/ttyS1" c 4 65 -m 0660
 umount_view "$M"
 [ -z "$(find "$T/g.state" ! -user "$(id -u)")" ] || fail "state files not owned by the user"
 ok "edited in the mount as $(id -un)"
@@ -58,5 +60,6 @@ grep -q '^EDITED=made in the mount OWNER=0:0 MODE=600$' "$T/console.clean" ||
 	{ tail -n 20 "$T/console.clean"; fail "the guest does not see the new file as root's"; }
 grep -q '^KEPT_OWNER=7:8$' "$T/console.clean" || fail "the guest does not see the chown"
 grep -q '^DOOMED=absent$' "$T/console.clean" || fail "the guest sees the deleted file"
+grep -q '^TTYS1=character special file 4:41 660$' "$T/console.clean" || fail "the guest lacks the device"
 ok "the guest sees the edit: new file owned by root, chown kept, deletion kept"
 finish

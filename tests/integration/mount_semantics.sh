@@ -52,13 +52,20 @@ mkfifo "$M/etc/fifo"
 [ "$(stat -c '%u:%g' "$M/etc/hostname")" = "7:8" ] || fail "chown 7:8"
 [ -p "$M/etc/fifo" ] || fail "fifo"
 ls -l "$M/etc" | grep -q '^-rwsr-xr-x 1 root root .* suid$' || fail "ls -l of suid"
+# the kernel keeps mknod(2) of devices for CAP_MKNOD; rootfs-fuse mknod is the user's way
+"$RF" mknod "$M/dev/tty5" c 4 5 -m 0620
+[ "$(stat -c '%F %t:%T %a %u:%g' "$M/dev/tty5")" = "character special file 4:5 620 0:0" ] ||
+	fail "rootfs-fuse mknod: $(stat -c '%F %t:%T %a %u:%g' "$M/dev/tty5")"
+ls -l "$M/dev" | grep -q '^crw--w---- 1 root root 4, 5 .* tty5$' || fail "ls -l of the device"
+expect_fail "dev/tty5: File exists" "$RF" mknod "$M/dev/tty5" c 4 5
+expect_fail "not inside a rootfs-fuse mount" "$RF" mknod "$T/tree/etc/dev0" c 1 1
 if [ "$(id -u)" = 0 ]; then
 	mknod "$M/dev/null2" c 1 3
 	[ "$(stat -c '%F %t:%T' "$M/dev/null2")" = "character special file 1:3" ] || fail "mknod"
 fi
 [ -z "$(find "$T/g.state" ! -user "$(id -u)")" ] || fail "state files not owned by the user"
 [ -z "$(find "$T/g.state" -perm /6000)" ] || fail "setuid/setgid bits on the host"
-ok "chown 0:0, chmod u+s, mkfifo as $(id -un); state directory owned by the user"
+ok "chown 0:0, chmod u+s, mkfifo, rootfs-fuse mknod c 4 5 as $(id -un); state owned by the user"
 
 # whiteouts and opaque directories
 rm "$M/var/gone"
@@ -178,6 +185,7 @@ umount_view "$M"
 grep -q ' /var/gone' "$T/ls.txt" && fail "whiteout not in ls"
 grep -q '^-rwsr-xr-x 0 0 0 /etc/suid' "$T/ls.txt" || fail "suid file in ls: $(grep suid "$T/ls.txt")"
 grep -q '^prw-r--r-- 0 0 0 /etc/fifo' "$T/ls.txt" || fail "fifo in ls"
+grep -q '^crw--w---- 0 0 4,5 /dev/tty5' "$T/ls.txt" || fail "device in ls"
 grep -q ' /srv/data2/deep/leaf' "$T/ls.txt" || fail "renamed directory in ls"
 grep -q ' /srv/data/' "$T/ls.txt" && fail "opaque directory leaks lower children in ls"
 "$RF" mount "$T/g.spec" "$M"
