@@ -187,6 +187,12 @@ int rf_fs_mount(struct ovl_view *lower, const struct rf_fs_options *o, struct rf
 	c.root.upper_fd = -1;
 	if ((r = ctx_init(&c, lower, o->state_dir, err)))
 		goto out;
+	if (has_option(o->fuse_opts, "default_permissions")) {
+		/* the kernel checks permissions against the view's owners: nobody is mapped to
+		 * root, a new file belongs to whoever made it */
+		c.owner_uid = (uid_t)-1;
+		c.owner_gid = (gid_t)-1;
+	}
 	raise_nofile();
 	/* upper files get exactly the modes upper.c asks for */
 	umask(0);

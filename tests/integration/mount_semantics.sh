@@ -197,4 +197,14 @@ wait_mounted "$M"
 umount_view "$M"
 ok "unmount, ls shows the edit, remount keeps whiteouts, opaque dirs and metadata"
 
+# -o default_permissions: the kernel checks ordinary permissions against the view's owners
+mount_view "$T/g.spec" "$M" --state "$T/dp.state" -o default_permissions
+if [ "$(id -u)" != 0 ]; then
+	cat "$M/etc/shadow" > /dev/null 2>&1 && fail "default_permissions: root's 0600 file was readable"
+	touch "$M/etc/x" 2>/dev/null && fail "default_permissions: wrote into root's 0755 directory"
+fi
+[ "$(cat "$M/etc/hostname")" = guest ] || fail "default_permissions: a 0644 file unreadable"
+umount_view "$M"
+ok "-o default_permissions: the kernel checks the view's owners and modes"
+
 finish
