@@ -262,8 +262,11 @@ out:
 int rf_fs_umount(const char *mountpoint, struct rf_err *err)
 {
 	if (geteuid() == 0) {
-		if (umount2(mountpoint, 0))
+		if (umount2(mountpoint, 0)) {
+			if (errno == EINVAL)
+				return rf_err_set(err, EINVAL, "%s: not a mount point", mountpoint);
 			return rf_err_errno(err, errno, "%s", mountpoint);
+		}
 		return 0;
 	}
 	pid_t pid = fork();
