@@ -222,7 +222,8 @@ int upper_reopen(int fd, int flags)
 {
 	char p[64];
 	proc_path(fd, p);
-	flags &= ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY);
+	/* O_DIRECT would make the spliced writes of unaligned requests fail */
+	flags &= ~(O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_DIRECT);
 	int nfd = open(p, flags | O_CLOEXEC);
 	return nfd < 0 ? -errno : nfd;
 }
