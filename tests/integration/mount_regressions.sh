@@ -80,4 +80,17 @@ getfattr --absolute-names -n user.rootfs-fuse.xattr.security.capability "$T/g.st
 ok "copy-up keeps security.capability"
 
 umount_view "$M"
+
+# a relative SPEC and relative host paths still resolve after the daemon detached
+echo relative > "$T/init-src"
+printf 'file /init ./init-src 0755 0 0\n' > "$T/rel.spec"
+mkdir "$T/relmnt"
+(cd "$T" && "$RF" mount rel.spec relmnt --file /flag ./init-src 0644 0 0)
+cleanup_hooks+=("fusermount3 -u -z '$T/relmnt' 2>/dev/null")
+wait_mounted "$T/relmnt"
+[ "$(cat "$T/relmnt/init")" = relative ] && [ "$(cat "$T/relmnt/flag")" = relative ] ||
+	fail "relative host paths after detaching"
+[ -d "$T/rel.state/upper" ] || fail "default state directory of a relative SPEC"
+umount_view "$T/relmnt"
+ok "relative SPEC and host paths"
 finish
