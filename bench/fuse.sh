@@ -5,6 +5,8 @@
 #   tar      tar -cf /dev/null . over ~10,000 files (ms; first run after mount, then best)
 #   find     find . | wc -l (ms; first, then best)
 #   append   append one line to each of 1,000 lower files: 1,000 copy-ups (ms)
+#   cpu      CPU time the FUSE daemon spent over all of the above (ms): unlike wall times it
+#            hardly depends on what else the machine runs
 # Usage: bench/fuse.sh [WORKDIR]   (ROOTFS_FUSE=path/to/rootfs-fuse; default build/cli/)
 # Needs ~1.2 GB in WORKDIR (default: a temporary directory under $TMPDIR or /var/tmp).
 set -euo pipefail
@@ -73,17 +75,24 @@ append_all() { # DIR: append to every file in it
 	for f in "$1"/*; do echo more >> "$f"; done
 }
 
-run() { # NAME ROOT
-	local name=$1 root=$2
-	local rd tr fd ap
+cpu_ms() { # PID: user+system CPU time in ms
+	awk -v hz="$(getconf CLK_TCK)" '{print int(($14 + $15) * 1000 / hz)}' "/proc/$1/stat"
+}
+
+run() { # NAME ROOT DAEMON_PID
+	local name=$1 root=$2 pid=$3
+	local rd tr fd ap c0
+	c0=$(cpu_ms "$pid")
 	rd=$(read_mbs "$root/big/1g")
 	tr=$(cd "$root/tree" && twice tar -cf /dev/null .)
 	fd=$(cd "$root/tree" && twice sh -c 'find . | wc -l')
 	ap=$(ms append_all "$root/append")
-	printf '%-16s %10s %16s %16s %12s\n' "$name" "$rd" "$tr" "$fd" "$ap"
+	printf '%-16s %10s %16s %16s %10s %8s\n' "$name" "$rd" "$tr" "$fd" "$ap" \
+		$(($(cpu_ms "$pid") - c0))
 }
 
-printf '%-16s %10s %16s %16s %12s\n' "" "read MB/s" "tar ms 1st/best" "find ms 1st/best" "append ms"
+printf '%-16s %10s %16s %16s %10s %8s\n' "" "read MB/s" "tar ms 1st/best" "find ms 1st/best" \
+	"append ms" "cpu ms"
 # native: the lower tree itself (appends go to a copy so the tree stays as it was)
 rm -rf "$W/native-append"
 cp -a "$L/append" "$W/native-append"
@@ -91,28 +100,33 @@ rd=$(read_mbs "$L/big/1g")
 tr=$(cd "$L/tree" && twice tar -cf /dev/null .)
 fd=$(cd "$L/tree" && twice sh -c 'find . | wc -l')
 ap=$(ms append_all "$W/native-append")
-printf '%-16s %10s %16s %16s %12s\n' "native" "$rd" "$tr" "$fd" "$ap"
+printf '%-16s %10s %16s %16s %10s %8s\n' "native" "$rd" "$tr" "$fd" "$ap" -
 
 # rootfs-fuse mount
 rm -rf "$W/rf.state" "$W/rf.mnt"
 mkdir "$W/rf.mnt"
 t0=$(date +%s%N)
-"$RF" mount "$W/bench.spec" "$W/rf.mnt" --state "$W/rf.state"
+"$RF" mount "$W/bench.spec" "$W/rf.mnt" --state "$W/rf.state" --foreground &
+pid=$!
 mounts+=("$W/rf.mnt")
 wait_mounted "$W/rf.mnt"
 echo "bench: rootfs-fuse mounted in $((($(date +%s%N) - t0) / 1000000)) ms (view of $(find "$L" | wc -l) entries)" >&2
-run rootfs-fuse "$W/rf.mnt"
+run rootfs-fuse "$W/rf.mnt" "$pid"
 fusermount3 -u "$W/rf.mnt"
+wait "$pid"
 
 # fuse-overlayfs, same lower, fresh upper
 if command -v fuse-overlayfs > /dev/null; then
 	rm -rf "$W/fo.upper" "$W/fo.work" "$W/fo.mnt"
 	mkdir "$W/fo.upper" "$W/fo.work" "$W/fo.mnt"
-	fuse-overlayfs -o "lowerdir=$L,upperdir=$W/fo.upper,workdir=$W/fo.work" "$W/fo.mnt" 2>/dev/null
+	fuse-overlayfs -f -o "lowerdir=$L,upperdir=$W/fo.upper,workdir=$W/fo.work" "$W/fo.mnt" \
+		2>/dev/null &
+	pid=$!
 	mounts+=("$W/fo.mnt")
 	wait_mounted "$W/fo.mnt"
-	run fuse-overlayfs "$W/fo.mnt"
+	run fuse-overlayfs "$W/fo.mnt" "$pid"
 	fusermount3 -u "$W/fo.mnt"
+	wait "$pid" || true
 fi
 echo "bench: $(uname -r), $(nproc) CPUs; kept lower tree: rerun with bench/fuse.sh $W" >&2
 trap 'cleanup keep' EXIT

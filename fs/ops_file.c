@@ -159,10 +159,8 @@ static void do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		} else {
 			f->node = n;
 		}
-		/* lower content never changes while mounted, and a read-only file has nothing
-		 * to flush at close */
+		/* lower content never changes while mounted */
 		fi->keep_cache = 1;
-		fi->noflush = 1;
 	}
 	UNLOCK(c);
 	if (r) {
@@ -171,6 +169,8 @@ static void do_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	fi->fh = (uint64_t)(uintptr_t)f;
+	/* writes reach the upper file at once: close(2) has nothing to flush, spare the trip */
+	fi->noflush = 1;
 	fuse_reply_open(req, fi);
 }
 
@@ -210,6 +210,7 @@ static void do_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		return;
 	}
 	fi->fh = (uint64_t)(uintptr_t)f;
+	fi->noflush = 1;
 	fuse_reply_create(req, &e, fi);
 }
 
@@ -264,7 +265,8 @@ static void do_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
 	(void)fi;
-	/* writes reach the upper file at once: nothing is held back here */
+	/* writes reach the upper file at once: nothing is held back here (and opens ask the
+	 * kernel not to send this at all) */
 	fuse_reply_err(req, 0);
 }
 
