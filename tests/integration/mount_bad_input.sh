@@ -51,6 +51,14 @@ for d in /dev/shm "${XDG_RUNTIME_DIR:-}" /run/user/"$(id -u)"; do
 	fi
 	rm -rf "$probe"
 done
+if [ -z "$noxattr" ] && command -v fuse-overlayfs > /dev/null; then
+	# none here: fuse-overlayfs with noxattrs=1 is such a filesystem
+	mkdir -p "$T/nx.lower" "$T/nx.upper" "$T/nx.work" "$T/nx"
+	fuse-overlayfs -o "noxattrs=1,lowerdir=$T/nx.lower,upperdir=$T/nx.upper,workdir=$T/nx.work" "$T/nx"
+	cleanup_hooks+=("fusermount3 -u -z '$T/nx' 2>/dev/null")
+	wait_mounted "$T/nx"
+	noxattr=$T/nx
+fi
 if [ -n "$noxattr" ]; then
 	expect_fail "does not keep user xattrs" "$RF" mount "$T/g.spec" "$T/mnt" --state "$noxattr/state"
 	ok "a state directory without user xattrs is refused"
