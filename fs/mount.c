@@ -28,6 +28,9 @@ static void do_init(void *userdata, struct fuse_conn_info *conn)
 	/* writes go straight to the upper file; the kernel's write-back cache stays off so a
 	 * SIGKILLed daemon loses nothing that a write(2) returned for */
 	conn->want &= ~FUSE_CAP_WRITEBACK_CACHE;
+	/* nothing changes behind the kernel's back (lower layers are immutable, the upper one
+	 * changes only through us): no attribute checks before using cached pages and listings */
+	conn->want &= ~FUSE_CAP_AUTO_INVAL_DATA;
 }
 
 /* libfuse's messages during setup become our one-line error instead of extra stderr lines. */

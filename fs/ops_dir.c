@@ -184,34 +184,83 @@ static int snapshot(struct fs_ctx *c, struct fs_inode *dir, struct dir_snap *s)
 	return r;
 }
 
+/* An open directory: a lower-only one is listed straight from the immutable view; one with
+ * an upper part gets a snapshot of the merged listing at its first readdir. */
+struct dir_handle {
+	const struct ovl_node *ldir; /* lower-only directory, or NULL */
+	uint64_t self_ino;
+	struct dir_snap *snap;
+};
+
 static void do_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs_ctx *c = fs_ctx(req);
-	struct dir_snap *s = calloc(1, sizeof(*s));
-	if (!s) {
+	struct dir_handle *h = calloc(1, sizeof(*h));
+	if (!h) {
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
 	LOCK(c);
-	int r = snapshot(c, fs_inode(req, ino), s);
+	struct fs_inode *dir = fs_inode(req, ino);
+	bool is_lower_only = dir->upper_fd < 0;
+	h->ldir = is_lower_only ? fs_lower_dir(dir) : NULL;
+	h->self_ino = dir->st_ino;
 	UNLOCK(c);
-	if (r) {
-		snap_free(s);
-		fuse_reply_err(req, -r);
-		return;
-	}
-	fi->fh = (uint64_t)(uintptr_t)s;
-	fi->keep_cache = fs_inode(req, ino)->upper_fd < 0;
-	fi->cache_readdir = fi->keep_cache;
+	fi->fh = (uint64_t)(uintptr_t)h;
+	/* a lower-only directory cannot change but through us: let the kernel cache it */
+	fi->keep_cache = is_lower_only;
+	fi->cache_readdir = is_lower_only;
 	fuse_reply_open(req, fi);
+}
+
+/* Entry i of the open directory (0 ".", 1 ".."); false past the end. */
+static bool dir_entry_at(struct dir_handle *h, size_t i, const char **name, uint64_t *ino,
+			 unsigned char *type)
+{
+	if (h->snap) {
+		if (i >= h->snap->n)
+			return false;
+		*name = h->snap->e[i].name;
+		*ino = h->snap->e[i].ino;
+		*type = h->snap->e[i].d_type;
+		return true;
+	}
+	if (i < 2) {
+		*name = i ? ".." : ".";
+		*ino = i ? 1 : h->self_ino;
+		*type = DT_DIR;
+		return true;
+	}
+	if (!h->ldir || i - 2 >= h->ldir->n_children)
+		return false;
+	const struct ovl_node *n = h->ldir->children[i - 2];
+	*name = n->name;
+	*ino = n->ino;
+	*type = (unsigned char)((n->attr.mode & S_IFMT) >> 12);
+	return true;
 }
 
 static void reply_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		      struct fuse_file_info *fi, bool is_plus)
 {
 	struct fs_ctx *c = fs_ctx(req);
-	struct dir_snap *s = (struct dir_snap *)(uintptr_t)fi->fh;
+	struct dir_handle *h = (struct dir_handle *)(uintptr_t)fi->fh;
 	struct fs_inode *dir = fs_inode(req, ino);
+	if (!h->ldir && !h->snap) {
+		struct dir_snap *s = calloc(1, sizeof(*s));
+		int r = s ? 0 : -ENOMEM;
+		if (!r) {
+			LOCK(c);
+			r = snapshot(c, dir, s);
+			UNLOCK(c);
+		}
+		if (r) {
+			snap_free(s);
+			fuse_reply_err(req, -r);
+			return;
+		}
+		h->snap = s;
+	}
 	char *buf = malloc(size);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);
@@ -219,26 +268,28 @@ static void reply_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	size_t used = 0;
 	int err = 0;
-	for (size_t i = (size_t)off; i < s->n; i++) {
-		struct dir_entry *de = &s->e[i];
+	const char *name;
+	uint64_t d_ino;
+	unsigned char d_type;
+	for (size_t i = (size_t)off; dir_entry_at(h, i, &name, &d_ino, &d_type); i++) {
 		size_t left = size - used;
 		size_t need;
 		if (!is_plus) {
-			struct stat st = {.st_ino = de->ino, .st_mode = (mode_t)de->d_type << 12};
-			need = fuse_add_direntry(req, buf + used, left, de->name, &st, (off_t)i + 1);
+			struct stat st = {.st_ino = d_ino, .st_mode = (mode_t)d_type << 12};
+			need = fuse_add_direntry(req, buf + used, left, name, &st, (off_t)i + 1);
 			if (need > left)
 				break;
 			used += need;
 			continue;
 		}
 		struct fuse_entry_param e = {0};
-		bool is_dot = !strcmp(de->name, ".") || !strcmp(de->name, "..");
+		bool is_dot = !strcmp(name, ".") || !strcmp(name, "..");
 		if (is_dot) {
-			e.attr.st_ino = de->ino;
+			e.attr.st_ino = d_ino;
 			e.attr.st_mode = S_IFDIR;
 		} else {
 			LOCK(c);
-			int r = fs_lookup_entry(c, dir, de->name, &e);
+			int r = fs_lookup_entry(c, dir, name, &e);
 			UNLOCK(c);
 			if (r == -ENOENT)
 				continue; /* gone since opendir */
@@ -247,7 +298,7 @@ static void reply_dir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				break;
 			}
 		}
-		need = fuse_add_direntry_plus(req, buf + used, left, de->name, &e, (off_t)i + 1);
+		need = fuse_add_direntry_plus(req, buf + used, left, name, &e, (off_t)i + 1);
 		if (need > left) {
 			/* not handed to the kernel: undo the lookup count */
 			if (!is_dot) {
@@ -281,7 +332,9 @@ static void do_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t of
 static void do_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	(void)ino;
-	snap_free((struct dir_snap *)(uintptr_t)fi->fh);
+	struct dir_handle *h = (struct dir_handle *)(uintptr_t)fi->fh;
+	snap_free(h->snap);
+	free(h);
 	fuse_reply_err(req, 0);
 }
 
