@@ -295,7 +295,7 @@ struct fs_inode *fs_record_new_upper(struct fs_ctx *c, int fd)
 	}
 	in->type = us.st.st_mode & S_IFMT;
 	in->st_ino = (uint64_t)us.st.st_ino + FS_UPPER_INO_BASE;
-	in->is_opaque = S_ISDIR(in->type);
+	in->is_opaque = S_ISDIR(in->type) && upper_is_opaque(fd);
 	set_upper(c, in, fd, &us.st);
 	return in;
 }

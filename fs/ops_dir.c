@@ -642,11 +642,11 @@ static int do_rename_locked(fuse_req_t req, fuse_ino_t parent, const char *name,
 		goto out;
 	}
 	/* a directory arriving where a lower entry of that name lies must hide it */
-	if (S_ISDIR(src->type) && tc.lower_shadowed && !src->is_opaque &&
+	if (S_ISDIR(src->type) && tc.lower_shadowed && !upper_is_opaque(src->upper_fd) &&
 	    !(r = upper_make_opaque(src->upper_fd)))
 		src->is_opaque = true;
 	if (!r && tgt && (flags & RENAME_EXCHANGE) && S_ISDIR(tgt->type) && sc.lower_shadowed &&
-	    !tgt->is_opaque && !(r = upper_make_opaque(tgt->upper_fd)))
+	    !upper_is_opaque(tgt->upper_fd) && !(r = upper_make_opaque(tgt->upper_fd)))
 		tgt->is_opaque = true;
 	if (!r && !(flags & RENAME_EXCHANGE)) {
 		upper_drop_whiteout(nd->upper_fd, newname);

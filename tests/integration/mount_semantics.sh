@@ -89,6 +89,13 @@ mv "$M/srv/data" "$M/srv/data2"
 [ ! -e "$M/srv/data" ] || fail "renamed directory still at the old name"
 mkdir "$M/srv/data"
 [ -z "$(ls -A "$M/srv/data")" ] || fail "the old directory name shows lower children"
+# a new directory moved over a lower one (emptied) must hide it, now and after a remount
+rm "$M/opt/keep/file"
+mkdir "$M/newdir"
+echo n > "$M/newdir/n"
+mv -T "$M/newdir" "$M/opt/keep"
+[ "$(ls -A "$M/opt/keep")" = n ] || fail "directory moved over a lower one"
+[ -e "$T/g.state/upper/opt/keep/.wh..wh..opq" ] || fail "moved directory not opaque"
 python3 - "$M" <<'PY' || fail "RENAME_NOREPLACE / RENAME_EXCHANGE"
 import ctypes, os, sys
 m = sys.argv[1]
@@ -101,8 +108,8 @@ open(m + "/srv/b", "w").write("B")
 assert renameat2(m + "/srv/a", m + "/srv/b", 1) == 17  # RENAME_NOREPLACE -> EEXIST
 assert renameat2(m + "/srv/a", m + "/srv/b", 2) == 0   # RENAME_EXCHANGE
 assert open(m + "/srv/a").read() == "B" and open(m + "/srv/b").read() == "A"
-assert renameat2(m + "/opt/keep/file", m + "/etc/hostname", 2) == 0  # two lower-born files
-assert open(m + "/etc/hostname").read() == "keep\n"
+assert renameat2(m + "/var/removed-dir-file", m + "/etc/hostname", 2) == 0  # lower-born files
+assert open(m + "/etc/hostname").read() == "x\n"
 PY
 ok "rename of lower files and directories, RENAME_NOREPLACE, RENAME_EXCHANGE"
 
@@ -194,6 +201,7 @@ wait_mounted "$M"
 [ -z "$(ls -A "$M/var/rmme")" ] || fail "opaque lost on remount"
 [ "$(stat -c '%A %u:%g' "$M/etc/suid")" = "-rwsr-xr-x 0:0" ] || fail "metadata lost on remount"
 [ "$(cat "$M/srv/data2/deep/leaf")" = leaf ] || fail "renamed directory lost on remount"
+[ "$(ls -A "$M/opt/keep")" = n ] || fail "moved directory not opaque after remount"
 umount_view "$M"
 ok "unmount, ls shows the edit, remount keeps whiteouts, opaque dirs and metadata"
 
