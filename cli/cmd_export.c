@@ -1,5 +1,7 @@
 /* rootfs-fuse export: serialize the merged view to a file, format from the output's suffix or
  * --format, written to a temporary name and renamed (see exporters/exporter.h). */
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,14 +15,46 @@ static void help(void)
 {
 	printf("usage: rootfs-fuse export [SPEC] [LAYER FLAGS] -o OUT [OPTIONS]\n\n"
 	       "Write the merged view to OUT. The format comes from OUT's suffix (.cpio,\n"
-	       ".cpio.gz, .cpio.zst, .cpio.xz, .cpio.lz4) or --format.\n\n"
+	       ".cpio.gz, .cpio.zst, .cpio.xz, .cpio.lz4, .ext4, .img, .qcow2) or --format.\n\n"
 	       "  -o, --output OUT     the file to write (via a temporary name and a rename)\n"
-	       "  --format FMT         cpio\n"
-	       "  --compress ALG       gzip (default), zstd, xz, lz4 or none\n"
+	       "  --format FMT         cpio, ext4 or qcow2\n"
+	       "  --compress ALG       cpio: gzip (default), zstd, xz, lz4 or none;\n"
+	       "                       qcow2: deflate (compressed clusters) or none (default)\n"
 	       "  --level N            compression level (default: the compressor's)\n"
-	       "  --threads N          compression threads (default: all CPUs)\n\n"
-	       "SOURCE_DATE_EPOCH, when set, becomes every entry's mtime.\n\n");
+	       "  --threads N          compression threads (default: all CPUs)\n"
+	       "  --size SIZE          ext4/qcow2: filesystem size (K, M, G, T suffixes);\n"
+	       "                       default: what the view needs plus headroom\n"
+	       "  --partition gpt|mbr  ext4/qcow2: a disk with one partition holding the\n"
+	       "                       filesystem at 1 MiB instead of a bare filesystem\n"
+	       "  --uuid UUID          ext4/qcow2: filesystem UUID (default: from the content)\n"
+	       "  --quiet              no progress line\n\n"
+	       "SOURCE_DATE_EPOCH, when set, becomes every entry's mtime (and the ext4\n"
+	       "superblock times).\n\n");
 	cli_print_layer_flags();
+}
+
+/* "64M", "1G", "4096": bytes; 0 when malformed. */
+static uint64_t parse_size(const char *s)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		return 0;
+	unsigned shift = 0;
+	switch (*end) {
+	case 'K': case 'k': shift = 10; end++; break;
+	case 'M': case 'm': shift = 20; end++; break;
+	case 'G': case 'g': shift = 30; end++; break;
+	case 'T': case 't': shift = 40; end++; break;
+	}
+	if (*end == 'i' && shift)
+		end++;
+	if (*end == 'B' && shift)
+		end++;
+	if (*end || v > (UINT64_MAX >> shift))
+		return 0;
+	return (uint64_t)v << shift;
 }
 
 int cmd_export(int argc, char **argv)
@@ -54,6 +88,22 @@ int cmd_export(int argc, char **argv)
 			i++;
 		} else if (!strcmp(a, "--level")) {
 			o.level = val ? atoi(val) : -1;
+			i++;
+		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+			o.quiet = true;
+			continue;
+		} else if (!strcmp(a, "--size")) {
+			if (val && !(o.size_bytes = parse_size(val))) {
+				status = cli_usage_error("export: --size '%s' is not a size (e.g. 512M, 2G)",
+							 val);
+				goto out;
+			}
+			i++;
+		} else if (!strcmp(a, "--partition")) {
+			o.partition = val;
+			i++;
+		} else if (!strcmp(a, "--uuid")) {
+			o.uuid = val;
 			i++;
 		} else if (!strcmp(a, "--threads")) {
 			o.threads = val ? (unsigned)atoi(val) : 0;

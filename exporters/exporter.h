@@ -22,9 +22,10 @@ struct exp_options {
 	int64_t epoch;             /* seconds since the epoch */
 	unsigned threads;          /* worker threads, 0: one per online CPU */
 	uint64_t size_bytes;       /* ext4/qcow2: filesystem size, 0: computed with headroom */
+	const char *uuid;          /* ext4/qcow2: filesystem UUID text, NULL: from the content */
 	const char *kernel;        /* iso: a bzImage; makes the ISO El Torito bootable */
 	const char *append;        /* iso: kernel command line for the boot loader */
-	const char *partition;     /* qcow2: NULL (bare filesystem), "gpt" or "mbr" */
+	const char *partition;     /* ext4/qcow2: NULL (bare filesystem), "gpt" or "mbr" */
 	const char *cache_dir;     /* cpio: segment cache directory, NULL: no cache */
 	uint64_t cache_size_bytes; /* bound of the segment cache, 0: the default */
 	bool quiet;                /* no progress line even on a terminal */
@@ -88,5 +89,7 @@ int64_t exp_mtime(const struct exp_options *o, const struct ovl_node *n);
 
 /* Registered formats, defined in exporters/<format>.c. */
 extern const struct exporter_ops exp_cpio_ops;
+extern const struct exporter_ops exp_ext4_ops;
+extern const struct exporter_ops exp_qcow2_ops;
 
 #endif
