@@ -58,7 +58,8 @@ int cmd_mount(int argc, char **argv)
 		} else if (a[0] != '-' && n_pos < 2) {
 			pos[n_pos++] = a;
 		} else {
-			status = cli_usage_error("mount: unknown argument '%s' (see mount --help)", a);
+			status =
+			    cli_usage_error("mount: unknown argument '%s' (see mount --help)", a);
 			goto out;
 		}
 	}
@@ -115,10 +116,12 @@ int cmd_mknod(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			printf("usage: rootfs-fuse mknod PATH c|b|p|s [MAJOR MINOR] [-m MODE]\n\n"
-			       "Make a device node, fifo or socket inside a rootfs-fuse mount as an\n"
-			       "ordinary user (the kernel keeps mknod(2) of devices for root). It is\n"
-			       "owned by the guest's root and shows in stat, ls -l and every export.\n");
+			printf(
+			    "usage: rootfs-fuse mknod PATH c|b|p|s [MAJOR MINOR] [-m MODE]\n\n"
+			    "Make a device node, fifo or socket inside a rootfs-fuse mount as an\n"
+			    "ordinary user (the kernel keeps mknod(2) of devices for root). It is\n"
+			    "owned by the guest's root and shows in stat, ls -l and every "
+			    "export.\n");
 			return 0;
 		}
 		if (!strcmp(a, "-m") && i + 1 < argc) {
@@ -141,8 +144,10 @@ int cmd_mknod(int argc, char **argv)
 	bool is_dev = type[0] == 'c' || type[0] == 'b' || type[0] == 'u';
 	if (is_dev != (n_nums == 2))
 		return cli_usage_error("mknod: MAJOR and MINOR go with c and b only");
-	unsigned fmt = type[0] == 'b' ? S_IFBLK : type[0] == 'p' ? S_IFIFO
-			: type[0] == 's' ? S_IFSOCK : S_IFCHR;
+	unsigned fmt = type[0] == 'b'	? S_IFBLK
+		       : type[0] == 'p' ? S_IFIFO
+		       : type[0] == 's' ? S_IFSOCK
+					: S_IFCHR;
 	unsigned long maj = is_dev ? strtoul(nums[0], NULL, 0) : 0;
 	unsigned long min = is_dev ? strtoul(nums[1], NULL, 0) : 0;
 	char *copy = strdup(path);

@@ -12,9 +12,9 @@ struct ovl_view;
 
 struct rf_fs_options {
 	const char *mountpoint; /* an existing empty directory */
-	const char *state_dir;  /* STATE: upper/ and work/ live there (state.h) */
-	bool foreground;        /* stay attached to the terminal instead of daemonizing */
-	const char *fuse_opts;  /* extra -o options ("allow_other,default_permissions"), or NULL */
+	const char *state_dir;	/* STATE: upper/ and work/ live there (state.h) */
+	bool foreground;	/* stay attached to the terminal instead of daemonizing */
+	const char *fuse_opts;	/* extra -o options ("allow_other,default_permissions"), or NULL */
 };
 
 /* Mount lower (the view of the lower layers, built without the upper layer; the mount owns

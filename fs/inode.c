@@ -63,7 +63,7 @@ static void unlink_upper(struct fs_ctx *c, struct fs_inode *in)
 	if (!in->in_upper_hash)
 		return;
 	struct fs_inode **pp =
-		&c->table.upper_buckets[hash_dev_ino(in->up_dev, in->up_ino, c->table.n_buckets)];
+	    &c->table.upper_buckets[hash_dev_ino(in->up_dev, in->up_ino, c->table.n_buckets)];
 	while (*pp && *pp != in)
 		pp = &(*pp)->next_upper;
 	if (*pp)
@@ -133,7 +133,7 @@ struct fs_inode *fs_find_lower(struct fs_ctx *c, const struct ovl_node *n)
 struct fs_inode *fs_find_upper(struct fs_ctx *c, dev_t dev, ino_t ino)
 {
 	for (struct fs_inode *in =
-		     c->table.upper_buckets[hash_dev_ino(dev, ino, c->table.n_buckets)];
+		 c->table.upper_buckets[hash_dev_ino(dev, ino, c->table.n_buckets)];
 	     in; in = in->next_upper)
 		if (in->up_ino == ino && in->up_dev == dev)
 			return in;
@@ -315,7 +315,8 @@ struct fs_inode *fs_record(struct fs_ctx *c, struct fs_inode *dir, const char *n
 			return NULL;
 		in->type = us.st.st_mode & S_IFMT;
 		in->lower = ch->lower;
-		in->st_ino = ch->lower ? ch->lower->ino : (uint64_t)us.st.st_ino + FS_UPPER_INO_BASE;
+		in->st_ino =
+		    ch->lower ? ch->lower->ino : (uint64_t)us.st.st_ino + FS_UPPER_INO_BASE;
 		in->is_opaque = S_ISDIR(in->type) && upper_is_opaque(ch->upper_fd);
 		set_upper(c, in, ch->upper_fd, &us.st);
 		ch->upper_fd = -1;
@@ -460,7 +461,8 @@ static int copy_tree(struct fs_ctx *c, int dfd, const struct ovl_node *ldir, int
 					r = -errno;
 			} else {
 				struct rf_err err = {0};
-				r = upper_copy_up(c->upper, dfd, lc->name, lc, true, false, &fd, &err);
+				r = upper_copy_up(c->upper, dfd, lc->name, lc, true, false, &fd,
+						  &err);
 			}
 			if (!r && S_ISDIR(lc->attr.mode))
 				r = copy_tree(c, fd, lc, depth + 1);

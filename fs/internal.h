@@ -27,21 +27,21 @@
 #define FS_MKNOD_XATTR "user.rootfs-fuse.mknod"
 
 struct fs_inode {
-	uint64_t nlookup;          /* the kernel's references (lookup count) */
-	unsigned refs;             /* child records pointing here as their parent */
+	uint64_t nlookup; /* the kernel's references (lookup count) */
+	unsigned refs;	  /* child records pointing here as their parent */
 	/* Where a lower-only record sits (needed to copy it up); NULL once in the upper layer. */
 	struct fs_inode *parent;
 	char *name;
 	const struct ovl_node *lower; /* lower node; for a directory, the one merged below it */
-	int upper_fd;              /* O_PATH descriptor of the upper entry, -1: not copied up */
+	int upper_fd;		      /* O_PATH descriptor of the upper entry, -1: not copied up */
 	dev_t up_dev;
 	ino_t up_ino;
-	uint64_t st_ino;           /* the inode number the guest sees, fixed for the record */
-	mode_t type;               /* S_IFMT bits as the guest sees them */
-	bool is_opaque;            /* directory: the lower one below is hidden */
-	bool is_detached;          /* removed from the tree while the kernel still knows it */
+	uint64_t st_ino;  /* the inode number the guest sees, fixed for the record */
+	mode_t type;	  /* S_IFMT bits as the guest sees them */
+	bool is_opaque;	  /* directory: the lower one below is hidden */
+	bool is_detached; /* removed from the tree while the kernel still knows it */
 	struct fs_inode *next_lower, *next_upper; /* hash chains */
-	struct fs_inode *all_prev, *all_next;      /* every record, to free them at unmount */
+	struct fs_inode *all_prev, *all_next;	  /* every record, to free them at unmount */
 	bool in_lower_hash, in_upper_hash;
 };
 
@@ -64,11 +64,11 @@ struct fs_ctx {
 
 /* What a name in a merged directory resolves to. */
 struct fs_child {
-	int upper_fd;                 /* O_PATH, owned by the struct (fs_child_release); -1: none */
+	int upper_fd;		      /* O_PATH, owned by the struct (fs_child_release); -1: none */
 	const struct ovl_node *lower; /* the lower entry (for a directory: merged below) */
 	const struct ovl_node *lower_shadowed; /* the lower entry of this name, even if hidden
 						* by an upper entry of another type */
-	struct stat up_st;            /* host stat of upper_fd */
+	struct stat up_st;		       /* host stat of upper_fd */
 };
 
 struct fs_ctx *fs_ctx(fuse_req_t req);
@@ -114,8 +114,8 @@ double fs_timeout(const struct fs_inode *in);
 
 /* Create a node (any type but symlink) called name in dir for the request's user; e is filled
  * and the lookup count raised (ops_dir.c). */
-int fs_make_node(fuse_req_t req, struct fs_inode *dir, const char *name, mode_t mode,
-		 dev_t rdev, struct fuse_entry_param *e);
+int fs_make_node(fuse_req_t req, struct fs_inode *dir, const char *name, mode_t mode, dev_t rdev,
+		 struct fuse_entry_param *e);
 
 /* --- the operation tables, filled by the ops_*.c files --- */
 void fs_dir_ops(struct fuse_lowlevel_ops *ops);

@@ -6,9 +6,9 @@
 #include "internal.h"
 
 #include <dirent.h>
-#include <stdarg.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,9 +87,9 @@ static int check_allow_other(const char *opts, struct rf_err *err)
 static int mountpoint_error(const char *mnt, int e, struct rf_err *err)
 {
 	if (e == ENOTCONN)
-		return rf_err_set(err, ENOTCONN,
-				  "%s: a dead mount is still there; run 'rootfs-fuse umount %s' first",
-				  mnt, mnt);
+		return rf_err_set(
+		    err, ENOTCONN,
+		    "%s: a dead mount is still there; run 'rootfs-fuse umount %s' first", mnt, mnt);
 	return rf_err_errno(err, e, "mount point %s", mnt);
 }
 
@@ -203,7 +203,8 @@ int rf_fs_mount(struct ovl_view *lower, const struct rf_fs_options *o, struct rf
 	fs_file_ops(&ops);
 	fs_xattr_ops(&ops);
 	if (asprintf(&opts, "fsname=rootfs-fuse,subtype=rootfs-fuse%s%s",
-		     o->fuse_opts && *o->fuse_opts ? "," : "", o->fuse_opts ? o->fuse_opts : "") < 0) {
+		     o->fuse_opts && *o->fuse_opts ? "," : "",
+		     o->fuse_opts ? o->fuse_opts : "") < 0) {
 		opts = NULL;
 		r = rf_err_set(err, ENOMEM, "out of memory");
 		goto out;

@@ -175,7 +175,8 @@ static int snapshot(struct fs_ctx *c, struct fs_inode *dir, struct dir_snap *s)
 			const struct ovl_node *lc = ldir->children[i];
 			if (in_sorted(seen, n_seen, lc->name))
 				continue;
-			r = snap_add(s, lc->name, lc->ino, (unsigned char)((lc->attr.mode & S_IFMT) >> 12));
+			r = snap_add(s, lc->name, lc->ino,
+				     (unsigned char)((lc->attr.mode & S_IFMT) >> 12));
 		}
 	}
 	for (size_t i = 0; i < n_seen; i++)
@@ -344,8 +345,8 @@ static void do_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fus
 	struct fs_ctx *c = fs_ctx(req);
 	LOCK(c);
 	struct fs_inode *in = fs_inode(req, ino);
-	int fd = in->upper_fd >= 0 ? openat(in->upper_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-				   : -2;
+	int fd =
+	    in->upper_fd >= 0 ? openat(in->upper_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -2;
 	UNLOCK(c);
 	int r = 0;
 	if (fd == -1)
@@ -363,8 +364,7 @@ static void do_fsyncdir(fuse_req_t req, fuse_ino_t ino, int datasync, struct fus
 /* Common start of a creation: the name must be free and allowed; the parent is copied up.
  * *had_lower tells whether a lower entry of that name is whited out (so a new directory
  * must be opaque). */
-static int prepare_create(struct fs_ctx *c, struct fs_inode *dir, const char *name,
-			  bool *had_lower)
+static int prepare_create(struct fs_ctx *c, struct fs_inode *dir, const char *name, bool *had_lower)
 {
 	if (upper_name_reserved(dir == &c->root, name))
 		return -EPERM;
@@ -391,8 +391,8 @@ static int finish_create(struct fs_ctx *c, struct fs_inode *dir, const char *nam
 	return fs_entry(c, in, e);
 }
 
-int fs_make_node(fuse_req_t req, struct fs_inode *dir, const char *name, mode_t mode,
-		 dev_t rdev, struct fuse_entry_param *e)
+int fs_make_node(fuse_req_t req, struct fs_inode *dir, const char *name, mode_t mode, dev_t rdev,
+		 struct fuse_entry_param *e)
 {
 	struct fs_ctx *c = fs_ctx(req);
 	struct ovl_attr a = {.mode = mode, .rdev_major = major(rdev), .rdev_minor = minor(rdev)};
@@ -409,8 +409,7 @@ int fs_make_node(fuse_req_t req, struct fs_inode *dir, const char *name, mode_t 
 	return r;
 }
 
-static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-		      dev_t rdev)
+static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
 	struct fuse_entry_param e;
 	int r = fs_make_node(req, fs_inode(req, parent), name, mode, rdev, &e);
@@ -420,8 +419,7 @@ static void make_node(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		fuse_reply_entry(req, &e);
 }
 
-static void do_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
-		     dev_t rdev)
+static void do_mknod(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode, dev_t rdev)
 {
 	if (S_ISDIR(mode) || S_ISLNK(mode) || !(mode & S_IFMT)) {
 		if (!(mode & S_IFMT))

@@ -339,8 +339,8 @@ static void do_copy_file_range(fuse_req_t req, fuse_ino_t ino_in, off_t off_in,
 		return;
 	}
 	if (!fin->node) {
-		ssize_t n = copy_file_range(fin->fd, &off_in, fout->fd, &off_out, len,
-					    (unsigned)flags);
+		ssize_t n =
+		    copy_file_range(fin->fd, &off_in, fout->fd, &off_out, len, (unsigned)flags);
 		if (n >= 0) {
 			fuse_reply_write(req, (size_t)n);
 			return;
@@ -388,7 +388,8 @@ static void do_readlink(fuse_req_t req, fuse_ino_t ino)
 		else
 			buf[n] = '\0';
 	} else {
-		snprintf(buf, sizeof(buf), "%s", in->lower->link_target ? in->lower->link_target : "");
+		snprintf(buf, sizeof(buf), "%s",
+			 in->lower->link_target ? in->lower->link_target : "");
 	}
 	UNLOCK(c);
 	if (r)

@@ -6,9 +6,9 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
-#include <sys/sysmacros.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysmacros.h>
 
 #define LOCK(c) pthread_mutex_lock(&(c)->lock)
 #define UNLOCK(c) pthread_mutex_unlock(&(c)->lock)

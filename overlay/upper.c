@@ -271,8 +271,8 @@ static int copy_host(const char *path, int out, uint64_t size)
 				r = -ENOMEM;
 				goto out;
 			}
-			size_t want = (size_t)(hole - oi) < COPY_CHUNK ? (size_t)(hole - oi)
-								       : COPY_CHUNK;
+			size_t want =
+			    (size_t)(hole - oi) < COPY_CHUNK ? (size_t)(hole - oi) : COPY_CHUNK;
 			ssize_t got = pread(in, buf, want, oi);
 			if (got <= 0) {
 				r = got < 0 ? -errno : -EIO;
@@ -336,8 +336,8 @@ static int put_xattrs(int fd, const struct ovl_xattr *xs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		char name[XATTR_NAME_MAX + 1];
-		if ((size_t)snprintf(name, sizeof(name), "%s%s", META_XATTR_PREFIX,
-				     xs[i].name) >= sizeof(name))
+		if ((size_t)snprintf(name, sizeof(name), "%s%s", META_XATTR_PREFIX, xs[i].name) >=
+		    sizeof(name))
 			return -ERANGE;
 		if (fsetxattr(fd, name, xs[i].value, xs[i].size, 0))
 			return -errno;
@@ -394,7 +394,8 @@ static int copy_up(struct ovl_upper *u, int dir_fd, const char *name, const stru
 			return rf_err_errno(err, errno, "copy-up of /%s", name);
 		fd = openat(u->work_fd, tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (fd >= 0 && is_opaque) {
-			int m = openat(fd, META_OPAQUE_MARKER, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+			int m =
+			    openat(fd, META_OPAQUE_MARKER, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
 			if (m < 0)
 				r = rf_err_errno(err, errno, "copy-up of /%s: opaque marker", name);
 			else
@@ -535,8 +536,8 @@ int upper_make_opaque(int dir_fd)
 {
 	struct stat ds;
 	bool has_times = !fstatat(dir_fd, "", &ds, AT_EMPTY_PATH);
-	int fd = openat(dir_fd, META_OPAQUE_MARKER, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
-			0600);
+	int fd =
+	    openat(dir_fd, META_OPAQUE_MARKER, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return -errno;
 	close(fd);
@@ -602,8 +603,8 @@ ssize_t upper_getxattr(int fd, const char *name, void *buf, size_t size)
 	ssize_t n = getxattr(p, hn, buf, size);
 	if (n < 0 && (errno == ENODATA || errno == ENOTSUP || errno == EPERM)) {
 		/* a user. xattr of an entry not written by us passes through */
-		if (strncmp(name, "user.", 5) || !strncmp(name, META_XATTR_OURS,
-							   strlen(META_XATTR_OURS)))
+		if (strncmp(name, "user.", 5) ||
+		    !strncmp(name, META_XATTR_OURS, strlen(META_XATTR_OURS)))
 			return -ENODATA;
 		n = getxattr(p, name, buf, size);
 		if (n < 0 && (errno == ENOTSUP || errno == EPERM))

@@ -28,7 +28,8 @@ static struct ovl_view *build(const char *dir, const char *spec_text, const char
 	struct spec *s = NULL;
 	struct ovl_view *v = NULL;
 	struct rf_err err = {0};
-	assert_int_equal(spec_parse_buffer(spec_text, strlen(spec_text), "t.spec", dir, &s, &err), 0);
+	assert_int_equal(spec_parse_buffer(spec_text, strlen(spec_text), "t.spec", dir, &s, &err),
+			 0);
 	int r = ovl_view_build_upper(s, upper, &v, &err);
 	if (r)
 		fail_msg("build: %s", err.msg);
@@ -86,8 +87,9 @@ static int copy_up_path(struct fixture *f, const char *dir, const char *path, bo
 	if (*dir) {
 		struct stat st;
 		if (fstatat(dfd, dir, &st, AT_SYMLINK_NOFOLLOW))
-			assert_int_equal(upper_copy_up(f->u, dfd, dir, ovl_view_lookup(f->lower, dir),
-						       false, false, NULL, &err),
+			assert_int_equal(upper_copy_up(f->u, dfd, dir,
+						       ovl_view_lookup(f->lower, dir), false, false,
+						       NULL, &err),
 					 0);
 		own = dfd = openat(upper_root_fd(f->u), dir, O_PATH | O_DIRECTORY);
 		assert_true(dfd >= 0);
@@ -145,8 +147,8 @@ static void test_create_whiteout_opaque(void **state)
 	setup(&f);
 	int root = upper_root_fd(f.u), fd = -1;
 	struct rf_err err = {0};
-	struct ovl_attr dev = {.mode = S_IFCHR | 0620, .uid = 0, .gid = 5, .rdev_major = 4,
-			       .rdev_minor = 1};
+	struct ovl_attr dev = {
+	    .mode = S_IFCHR | 0620, .uid = 0, .gid = 5, .rdev_major = 4, .rdev_minor = 1};
 	assert_int_equal(upper_copy_up(f.u, root, "dev", ovl_view_lookup(f.lower, "dev"), false,
 				       false, &fd, &err),
 			 0);
@@ -219,9 +221,9 @@ static void test_work_emptied_and_xattr_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_copy_up_keeps_everything),
-		cmocka_unit_test(test_create_whiteout_opaque),
-		cmocka_unit_test(test_work_emptied_and_xattr_names),
+	    cmocka_unit_test(test_copy_up_keeps_everything),
+	    cmocka_unit_test(test_create_whiteout_opaque),
+	    cmocka_unit_test(test_work_emptied_and_xattr_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
