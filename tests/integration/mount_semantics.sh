@@ -165,17 +165,22 @@ seq 1 1000 > "$T/src/c/seq"
 ln "$T/src/c/seq" "$T/src/c/seq-link"
 ln -s b/rand "$T/src/a/rand-link"
 chmod 0750 "$T/src/a"
-tar -C "$T/src" --numeric-owner -cf "$T/in.tar" .
+# owned by 7:8 in the archive, as a distribution's tarball has its own owners
+tar -C "$T/src" --numeric-owner --owner=7 --group=8 -cf "$T/in.tar" .
 mkdir "$M/unpacked"
-tar -C "$M/unpacked" -xpf "$T/in.tar"
+tar -C "$M/unpacked" --same-owner -xpf "$T/in.tar"
 tar -C "$M/unpacked" --numeric-owner -cf "$T/out.tar" .
-tar -tvf "$T/in.tar" | awk '{print $1, $3, $6, $7, $8}' | sed 's/ [0-9]*:[0-9]*//' | sort > "$T/in.lst"
-tar -tvf "$T/out.tar" | awk '{print $1, $3, $6, $7, $8}' | sed 's/ [0-9]*:[0-9]*//' | sort > "$T/out.lst"
+# a symlink cannot carry user xattrs: its owner stays root:root (docs/mount.md, Limits)
+lst() {
+	tar --numeric-owner -tvf "$1" | awk '{ if ($1 ~ /^l/) $2 = "-"; print $1, $2, $3, $4, $5, $6, $7, $8 }' | sort
+}
+lst "$T/in.tar" > "$T/in.lst"
+lst "$T/out.tar" > "$T/out.lst"
 diff "$T/in.lst" "$T/out.lst" || fail "tar listings differ"
 mkdir "$T/x"
 tar -C "$T/x" -xf "$T/out.tar"
 diff -r "$T/src" "$T/x" || fail "tar content differs"
-ok "tar -x into the mount, tar -c back: same listing and content"
+ok "tar --same-owner -x into the mount, tar -c back: same listing (owners, modes, times) and content"
 
 # two processes writing different files at once
 ( for i in $(seq 1 200); do echo "a$i"; done > "$M/srv/w1" ) &
