@@ -10,6 +10,8 @@ static const struct layer_ops *const kinds[] = {
 	&layer_tree_ops,
 	&layer_busybox_ops,
 	&layer_host_ops,
+	&layer_tcz_ops,
+	&layer_archive_ops,
 	NULL,
 };
 

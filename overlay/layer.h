@@ -69,5 +69,7 @@ extern const struct layer_ops layer_tree_ops;
 extern const struct layer_ops layer_busybox_ops;
 extern const struct layer_ops layer_host_ops;
 extern const struct layer_ops layer_entries_ops;
+extern const struct layer_ops layer_tcz_ops;
+extern const struct layer_ops layer_archive_ops;
 
 #endif

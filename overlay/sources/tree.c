@@ -123,7 +123,8 @@ static int walk_dir(struct tree_ctx *c, const char *host, const char *guest, int
 		r = rf_err_errno(c->err, errno, "%s", host);
 		goto out;
 	}
-	qsort(names, n, sizeof(*names), name_cmp);
+	if (n) /* qsort(NULL, 0, ...) is undefined (UBSan) */
+		qsort(names, n, sizeof(*names), name_cmp);
 	/* the opaque marker and whiteouts act on lower layers: apply them first */
 	for (size_t i = 0; i < n && !r; i++) {
 		if (!strcmp(names[i], META_OPAQUE_MARKER)) {
