@@ -11,9 +11,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "meta.h"
@@ -25,6 +27,7 @@
 struct ovl_upper {
 	int root_fd; /* O_PATH of STATE/upper */
 	int work_fd; /* O_PATH of STATE/work */
+	int lock_fd; /* STATE/work open for flock: one mount per state directory */
 	atomic_uint_fast64_t next_tmp;
 };
 
@@ -89,7 +92,7 @@ int upper_open(const char *state_dir, struct ovl_upper **out, struct rf_err *err
 		r = rf_err_set(err, ENOMEM, "out of memory");
 		goto out;
 	}
-	u->root_fd = u->work_fd = -1;
+	u->root_fd = u->work_fd = u->lock_fd = -1;
 	if ((r = mkdir_p(state_dir, err)) || (r = mkdir_p(up, err)) || (r = mkdir_p(wk, err)))
 		goto out;
 	u->root_fd = open(up, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -105,6 +108,21 @@ int upper_open(const char *state_dir, struct ovl_upper **out, struct rf_err *err
 	struct stat su, sw;
 	if (fstat(u->root_fd, &su) || fstat(u->work_fd, &sw)) {
 		r = rf_err_errno(err, errno, "%s", state_dir);
+		goto out;
+	}
+	u->lock_fd = open(wk, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	/* a daemon just unmounted may still be on its way out: give it a second */
+	int locked = -1;
+	for (int i = 0; u->lock_fd >= 0 && i < 40; i++) {
+		if (!(locked = flock(u->lock_fd, LOCK_EX | LOCK_NB)) || errno != EWOULDBLOCK)
+			break;
+		nanosleep(&(struct timespec){0, 25 * 1000 * 1000}, NULL);
+	}
+	if (u->lock_fd < 0 || locked) {
+		if (errno == EWOULDBLOCK)
+			r = rf_err_set(err, EBUSY, "%s: in use by another mount", state_dir);
+		else
+			r = rf_err_errno(err, errno, "%s", wk);
 		goto out;
 	}
 	if (su.st_dev != sw.st_dev) {
@@ -145,6 +163,8 @@ void upper_close(struct ovl_upper *u)
 		close(u->root_fd);
 	if (u->work_fd >= 0)
 		close(u->work_fd);
+	if (u->lock_fd >= 0)
+		close(u->lock_fd);
 	free(u);
 }
 

@@ -25,7 +25,9 @@ struct upper_stat {
 	bool has_override;
 };
 
-/* Open (creating as needed) STATE/upper and STATE/work under state_dir, empty STATE/work of
+/* Open (creating as needed) STATE/upper and STATE/work under state_dir, take the state
+ * directory for this process (another holder: -EBUSY, "in use by another mount"; the lock is
+ * released by upper_close or when the process and its children are gone), empty STATE/work of
  * what an interrupted copy-up left, and check that the filesystem keeps user. xattrs (the
  * guest's owners and device numbers live there): -ENOTSUP with a one-line message if not.
  * *out is owned: upper_close. Returns 0 or a negative errno. */

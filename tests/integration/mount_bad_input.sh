@@ -68,6 +68,14 @@ fi
 mountpoint -q "$T/mnt" && fail "mounted despite a bad state directory"
 ok "unusable state directories"
 
+# one mount per state directory
+mkdir "$T/mnt2"
+mount_view "$T/g.spec" "$T/mnt"
+expect_fail "g.state: in use by another mount" "$RF" mount "$T/g.spec" "$T/mnt2"
+mountpoint -q "$T/mnt2" && fail "a second mount of one state directory"
+umount_view "$T/mnt"
+ok "a state directory in use by another mount is refused"
+
 expect_fail "not a (FUSE )?mount" "$RF" umount "$T/mnt"
 expect_fail "give the mount point" "$RF" umount
 # a dead mount (daemon killed) is named as such

@@ -210,6 +210,10 @@ static void test_work_emptied_and_xattr_names(void **state)
 	assert_int_equal(ll, (ssize_t)(strlen("trusted.t") + strlen("user.u") + 2));
 	assert_int_equal(upper_removexattr(fd, "trusted.t"), 0);
 	assert_int_equal(upper_getxattr(fd, "trusted.t", v, sizeof(v)), -ENODATA);
+	/* one holder per state directory */
+	struct ovl_upper *second = NULL;
+	assert_int_equal(upper_open(f.state, &second, &err), -EBUSY);
+	assert_non_null(strstr(err.msg, "in use by another mount"));
 	assert_true(upper_name_reserved(true, ".rootfs-fuse"));
 	assert_false(upper_name_reserved(false, ".rootfs-fuse"));
 	assert_true(upper_name_reserved(false, ".wh.x"));
