@@ -17,6 +17,7 @@
 
 #include "commands.h"
 #include "exporter.h"
+#include "expopts.h"
 #include "opts.h"
 #include "view.h"
 
@@ -30,6 +31,7 @@ struct boot_opts {
 	unsigned memory_mib;
 	bool use_kvm;
 	unsigned timeout_s;
+	const char *format; /* "cpio" (-kernel/-initrd) or "iso" (-cdrom, isolinux) */
 	const char *extra[MAX_QEMU_ARGS];
 	int n_extra;
 };
@@ -46,7 +48,10 @@ static void help(void)
 	       "  --memory MIB       guest memory (default 512)\n"
 	       "  --kvm              use KVM instead of TCG\n"
 	       "  --timeout SEC      stop the guest after SEC seconds (exit status 124)\n"
-	       "  --compress ALG     initramfs compression (default gzip)\n\n"
+	       "  --format FMT       cpio (default: -kernel/-initrd) or iso (a bootable ISO\n"
+	       "                     on -cdrom: isolinux loads the kernel and the view)\n");
+	cli_print_export_options();
+	printf("\n"
 	       "Exit status: 0 when the guest powers off, 1 when its kernel panics (/init\n"
 	       "exited), N when the guest writes the byte N to I/O port 0xf4 (isa-debug-exit):\n"
 	       "  printf '\\003' | dd of=/dev/port bs=1 seek=244 count=1   # exit status 3\n"
@@ -136,12 +141,18 @@ static int run_qemu(const struct boot_opts *b, const char *initrd)
 	args[n++] = mem;
 	args[n++] = "-accel";
 	args[n++] = b->use_kvm ? "kvm" : "tcg";
-	args[n++] = "-kernel";
-	args[n++] = b->kernel;
-	args[n++] = "-initrd";
-	args[n++] = initrd;
-	args[n++] = "-append";
-	args[n++] = append;
+	if (!strcmp(b->format, "iso")) {
+		/* isolinux loads the kernel; the command line is in its isolinux.cfg */
+		args[n++] = "-cdrom";
+		args[n++] = initrd;
+	} else {
+		args[n++] = "-kernel";
+		args[n++] = b->kernel;
+		args[n++] = "-initrd";
+		args[n++] = initrd;
+		args[n++] = "-append";
+		args[n++] = append;
+	}
 	args[n++] = "-device";
 	args[n++] = "isa-debug-exit,iobase=0xf4,iosize=0x04";
 	for (int i = 0; i < b->n_extra; i++)
@@ -200,9 +211,9 @@ int cmd_boot(int argc, char **argv)
 {
 	struct cli_layers cl = {0};
 	struct rf_err err = {0};
-	struct boot_opts b = {.qemu = "qemu-system-x86_64", .memory_mib = 512};
+	struct boot_opts b = {.qemu = "qemu-system-x86_64", .memory_mib = 512, .format = "cpio"};
 	struct exp_options o = {.level = -1, .compress = "gzip", .format = "cpio"};
-	char *kernel = NULL;
+	char *kernel = NULL, *cache_dir = NULL;
 	int status = 0;
 	for (int i = 1; i < argc;) {
 		int r = cli_layer_flag(&cl, argc, argv, &i, &err);
@@ -215,6 +226,15 @@ int cmd_boot(int argc, char **argv)
 		const char *a = argv[i++];
 		const char *val = i < argc ? argv[i] : NULL;
 		bool takes_value = true;
+		int eo = cli_export_option(&o, a, val);
+		if (eo < 0) {
+			status = -eo;
+			goto out;
+		}
+		if (eo) {
+			i += strcmp(a, "--no-cache") ? 1 : 0;
+			continue;
+		}
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			help();
 			goto out;
@@ -232,8 +252,8 @@ int cmd_boot(int argc, char **argv)
 			b.memory_mib = val ? (unsigned)strtoul(val, NULL, 10) : 0;
 		} else if (!strcmp(a, "--timeout")) {
 			b.timeout_s = val ? (unsigned)strtoul(val, NULL, 10) : 0;
-		} else if (!strcmp(a, "--compress")) {
-			o.compress = val;
+		} else if (!strcmp(a, "--format")) {
+			b.format = val;
 		} else if (!strcmp(a, "--kvm")) {
 			b.use_kvm = true;
 			takes_value = false;
@@ -254,6 +274,10 @@ int cmd_boot(int argc, char **argv)
 	}
 	if (!cl.spec_path && !cl.has_layers) {
 		status = cli_usage_error("boot: give a SPEC or layer flags (see boot --help)");
+		goto out;
+	}
+	if (b.format && strcmp(b.format, "cpio") && strcmp(b.format, "iso")) {
+		status = cli_usage_error("boot: --format takes cpio or iso, not '%s'", b.format);
 		goto out;
 	}
 	if (!b.memory_mib) {
@@ -277,6 +301,10 @@ int cmd_boot(int argc, char **argv)
 		o.has_epoch = true;
 		o.epoch = epoch;
 	}
+	if (cli_export_cache(&cl, &o, &cache_dir)) {
+		status = cli_usage_error("out of memory");
+		goto out;
+	}
 	struct ovl_view *v = NULL;
 	if (cli_build_view(&cl, &v, &err)) {
 		status = cli_fail(&err);
@@ -291,7 +319,19 @@ int cmd_boot(int argc, char **argv)
 		status = 1;
 		goto out;
 	}
-	snprintf(initrd, sizeof(initrd), "%s/initramfs.cpio", dir);
+	char iso_append[4096];
+	if (!strcmp(b.format, "iso")) {
+		/* the ISO carries the view's kernel and initramfs; console=ttyS0 comes first in
+		 * its isolinux.cfg */
+		snprintf(iso_append, sizeof(iso_append), "panic=-1%s%s", b.append ? " " : "",
+			 b.append ? b.append : "");
+		o.format = "iso";
+		o.compress = NULL;
+		o.kernel = b.kernel;
+		o.append = iso_append;
+	}
+	snprintf(initrd, sizeof(initrd), "%s/%s", dir,
+		 !strcmp(b.format, "iso") ? "boot.iso" : "initramfs.cpio");
 	int r = exp_export_file(v, initrd, &o, &err);
 	ovl_view_free(v);
 	if (r)
@@ -301,6 +341,7 @@ int cmd_boot(int argc, char **argv)
 	unlink(initrd);
 	rmdir(dir);
 out:
+	free(cache_dir);
 	free(kernel);
 	cli_layers_free(&cl);
 	return status;

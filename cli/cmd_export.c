@@ -8,53 +8,60 @@
 
 #include "commands.h"
 #include "exporter.h"
+#include "expopts.h"
 #include "opts.h"
+#include "target.h"
 #include "view.h"
 
 static void help(void)
 {
 	printf("usage: rootfs-fuse export [SPEC] [LAYER FLAGS] -o OUT [OPTIONS]\n\n"
 	       "Write the merged view to OUT. The format comes from OUT's suffix (.cpio,\n"
-	       ".cpio.gz, .cpio.zst, .cpio.xz, .cpio.lz4, .ext4, .img, .qcow2) or --format.\n\n"
+	       ".cpio.gz, .cpio.zst, .cpio.xz, .cpio.lz4, .ext4, .img, .qcow2, .iso) or --format.\n\n"
 	       "  -o, --output OUT     the file to write (via a temporary name and a rename)\n"
-	       "  --format FMT         cpio, ext4 or qcow2\n"
-	       "  --compress ALG       cpio: gzip (default), zstd, xz, lz4 or none;\n"
-	       "                       qcow2: deflate (compressed clusters) or none (default)\n"
-	       "  --level N            compression level (default: the compressor's)\n"
-	       "  --threads N          compression threads (default: all CPUs)\n"
-	       "  --size SIZE          ext4/qcow2: filesystem size (K, M, G, T suffixes);\n"
+	       "  --format FMT         cpio, ext4, qcow2 or iso\n");
+	cli_print_export_options();
+	printf("  --size SIZE          ext4/qcow2: filesystem size (K, M, G, T suffixes);\n"
 	       "                       default: what the view needs plus headroom\n"
 	       "  --partition gpt|mbr  ext4/qcow2: a disk with one partition holding the\n"
 	       "                       filesystem at 1 MiB instead of a bare filesystem\n"
 	       "  --uuid UUID          ext4/qcow2: filesystem UUID (default: from the content)\n"
-	       "  --quiet              no progress line\n\n"
+	       "  --quiet              no progress line\n"
+	       "  --kernel BZIMAGE     iso: make it El Torito bootable (isolinux) with this kernel\n"
+	       "  --append ARGS        kernel command line after the console (iso, --target)\n"
+	       "  --target T           qemu, cloud-hypervisor, akaros or xen: check that T\n"
+	       "                       boots the export and write its launch file beside OUT\n"
+	       "                       (OUT.qemu.sh, OUT.ch.sh, OUT.akaros.sh, OUT.xl.cfg)\n\n"
+	       "With a SPEC, cpio segments are cached in STATE/cache (the state directory is\n"
+	       "beside the SPEC or --state DIR).\n"
 	       "SOURCE_DATE_EPOCH, when set, becomes every entry's mtime (and the ext4\n"
 	       "superblock times).\n\n");
 	cli_print_layer_flags();
 }
 
-/* "64M", "1G", "4096": bytes; 0 when malformed. */
-static uint64_t parse_size(const char *s)
+/* Resolve the kernel, classify it and let the target refuse what its monitor cannot boot,
+ * before anything is written. *kernel_abs is owned by the caller. */
+static int prepare_target(const struct target_ops *t, const char *out_path,
+			  const struct exp_options *o, struct target_launch *l, char **kernel_abs,
+			  struct rf_err *err)
 {
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s || *s == '-')
-		return 0;
-	unsigned shift = 0;
-	switch (*end) {
-	case 'K': case 'k': shift = 10; end++; break;
-	case 'M': case 'm': shift = 20; end++; break;
-	case 'G': case 'g': shift = 30; end++; break;
-	case 'T': case 't': shift = 40; end++; break;
+	const char *compress;
+	l->out_path = out_path;
+	l->format = o->format ? o->format : exp_from_suffix(out_path, &compress)->name;
+	if (!exp_find(l->format))
+		return rf_err_set(err, EINVAL, "unknown export format '%s'", l->format);
+	l->append = o->append;
+	l->kernel_kind = TARGET_KERNEL_NONE;
+	if (o->kernel) {
+		*kernel_abs = realpath(o->kernel, NULL);
+		if (!*kernel_abs)
+			return rf_err_errno(err, errno, "%s", o->kernel);
+		l->kernel = *kernel_abs;
+		int r = target_kernel_kind(l->kernel, &l->kernel_kind, err);
+		if (r)
+			return r;
 	}
-	if (*end == 'i' && shift)
-		end++;
-	if (*end == 'B' && shift)
-		end++;
-	if (*end || v > (UINT64_MAX >> shift))
-		return 0;
-	return (uint64_t)v << shift;
+	return t->check(l, err);
 }
 
 int cmd_export(int argc, char **argv)
@@ -63,6 +70,11 @@ int cmd_export(int argc, char **argv)
 	struct rf_err err = {0};
 	struct exp_options o = {.level = -1};
 	const char *out_path = NULL;
+	const char *target_name = NULL;
+	struct target_launch launch = {0};
+	const struct target_ops *target = NULL;
+	char *kernel_abs = NULL;
+	char *cache_dir = NULL;
 	int status = 0;
 	for (int i = 1; i < argc;) {
 		int r = cli_layer_flag(&cl, argc, argv, &i, &err);
@@ -74,6 +86,15 @@ int cmd_export(int argc, char **argv)
 			continue;
 		const char *a = argv[i++];
 		const char *val = i < argc ? argv[i] : NULL;
+		int eo = cli_export_option(&o, a, val);
+		if (eo < 0) {
+			status = -eo;
+			goto out;
+		}
+		if (eo) {
+			i += strcmp(a, "--no-cache") ? 1 : 0;
+			continue;
+		}
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			help();
 			goto out;
@@ -83,17 +104,20 @@ int cmd_export(int argc, char **argv)
 		} else if (!strcmp(a, "--format")) {
 			o.format = val;
 			i++;
-		} else if (!strcmp(a, "--compress")) {
-			o.compress = val;
+		} else if (!strcmp(a, "--target")) {
+			target_name = val;
 			i++;
-		} else if (!strcmp(a, "--level")) {
-			o.level = val ? atoi(val) : -1;
+		} else if (!strcmp(a, "--kernel")) {
+			o.kernel = val;
+			i++;
+		} else if (!strcmp(a, "--append")) {
+			o.append = val;
 			i++;
 		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
 			o.quiet = true;
 			continue;
 		} else if (!strcmp(a, "--size")) {
-			if (val && !(o.size_bytes = parse_size(val))) {
+			if (val && cli_parse_size(val, &o.size_bytes)) {
 				status = cli_usage_error("export: --size '%s' is not a size (e.g. 512M, 2G)",
 							 val);
 				goto out;
@@ -104,9 +128,6 @@ int cmd_export(int argc, char **argv)
 			i++;
 		} else if (!strcmp(a, "--uuid")) {
 			o.uuid = val;
-			i++;
-		} else if (!strcmp(a, "--threads")) {
-			o.threads = val ? (unsigned)atoi(val) : 0;
 			i++;
 		} else if (a[0] != '-' && !cl.spec_path) {
 			cl.spec_path = a;
@@ -129,6 +150,18 @@ int cmd_export(int argc, char **argv)
 		status = cli_usage_error("export: give a SPEC or layer flags (see export --help)");
 		goto out;
 	}
+	if (target_name) {
+		target = target_find(target_name);
+		if (!target) {
+			status = cli_usage_error("export: unknown target '%s' (%s)", target_name,
+						 target_names());
+			goto out;
+		}
+		if (prepare_target(target, out_path, &o, &launch, &kernel_abs, &err)) {
+			status = cli_fail(&err);
+			goto out;
+		}
+	}
 	long long epoch;
 	int e = cli_source_date_epoch(&epoch);
 	if (e < 0) {
@@ -137,15 +170,21 @@ int cmd_export(int argc, char **argv)
 	}
 	o.has_epoch = e > 0;
 	o.epoch = e > 0 ? epoch : 0;
+	if (cli_export_cache(&cl, &o, &cache_dir)) {
+		status = cli_usage_error("out of memory");
+		goto out;
+	}
 	struct ovl_view *v = NULL;
 	if (cli_build_view(&cl, &v, &err)) {
 		status = cli_fail(&err);
 		goto out;
 	}
-	if (exp_export_file(v, out_path, &o, &err))
+	if (exp_export_file(v, out_path, &o, &err) || (target && target->write(&launch, &err)))
 		status = cli_fail(&err);
 	ovl_view_free(v);
 out:
+	free(kernel_abs);
+	free(cache_dir);
 	cli_layers_free(&cl);
 	return status;
 }

@@ -17,6 +17,7 @@ static const struct exporter_ops *const formats[] = {
 	&exp_cpio_ops,
 	&exp_ext4_ops,
 	&exp_qcow2_ops,
+	&exp_iso_ops,
 	NULL,
 };
 

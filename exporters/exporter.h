@@ -27,7 +27,9 @@ struct exp_options {
 	const char *append;        /* iso: kernel command line for the boot loader */
 	const char *partition;     /* ext4/qcow2: NULL (bare filesystem), "gpt" or "mbr" */
 	const char *cache_dir;     /* cpio: segment cache directory, NULL: no cache */
-	uint64_t cache_size_bytes; /* bound of the segment cache, 0: the default */
+	uint64_t cache_size_bytes; /* bound of the segment cache, 0: the default (1 GiB) */
+	uint64_t segment_bytes;    /* cpio: newc bytes per segment, about; 0: the default 4 MiB */
+	bool one_piece;            /* cpio: one segment, one compressed stream */
 	bool quiet;                /* no progress line even on a terminal */
 };
 
@@ -91,5 +93,6 @@ int64_t exp_mtime(const struct exp_options *o, const struct ovl_node *n);
 extern const struct exporter_ops exp_cpio_ops;
 extern const struct exporter_ops exp_ext4_ops;
 extern const struct exporter_ops exp_qcow2_ops;
+extern const struct exporter_ops exp_iso_ops;
 
 #endif

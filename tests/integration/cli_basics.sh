@@ -4,9 +4,9 @@
 . "$(dirname "$0")/lib.sh"
 
 for c in export ls boot; do
-	"$RF" "$c" --help | grep -q "usage: rootfs-fuse $c" || fail "$c --help"
+	"$RF" "$c" --help | has "usage: rootfs-fuse $c" || fail "$c --help"
 done
-"$RF" --help | grep -q '^commands:' || fail "--help"
+"$RF" --help | has '^commands:' || fail "--help"
 expect_fail "unknown command 'frob'" "$RF" frob
 ok "help texts"
 
@@ -49,16 +49,16 @@ grep -qxF -e "-rw-r--r-- 0 0 6 /etc/hostname	tree $T/overlay" "$T/long.txt" ||
 	fail "tree line: $(grep hostname "$T/long.txt")"
 grep -q -e "^prw-r--r-- 0 0 0 /run/fifo" "$T/long.txt" || fail "fifo line"
 grep -q -e "^srw------- 0 0 0 /run/sock" "$T/long.txt" || fail "socket line"
-"$RF" ls "$T/a.spec" --hash | grep -qF -e "-rw-r--r-- 0 0 6 $(xxhsum -H2 "$T/overlay/etc/hostname" | cut -d' ' -f1) /etc/hostname" ||
+"$RF" ls "$T/a.spec" --hash | has -F -e "-rw-r--r-- 0 0 6 $(xxhsum -H2 "$T/overlay/etc/hostname" | cut -d' ' -f1) /etc/hostname" ||
 	fail "--hash of a tree file"
 ok "ls --long and --hash"
 
 # flags only, stacked in order: the later flag wins
 echo one > "$T/one"
 echo two2 > "$T/two"
-"$RF" ls --file /x "$T/one" 0644 0 0 --file /x "$T/two" 0600 5 6 --long | grep -q -e "^-rw------- 5 6 5 /x	" ||
+"$RF" ls --file /x "$T/one" 0644 0 0 --file /x "$T/two" 0600 5 6 --long | has -e "^-rw------- 5 6 5 /x	" ||
 	fail "flags stack in order"
-"$RF" ls "$T/a.spec" --dir /extra 0700 0 0 | grep -qx /extra || fail "SPEC plus flags"
+"$RF" ls "$T/a.spec" --dir /extra 0700 0 0 | has -x /extra || fail "SPEC plus flags"
 ok "layer flags"
 
 # bad input: one line, FILE:LINE and the reason

@@ -35,7 +35,7 @@ grep -q " /usr/lib/x86_64-linux-gnu/liblzma.so.5" "$T/ls.txt" || fail "host libr
 "$RF" export "$T/g.spec" -o "$T/out.cpio.gz"
 gzip -t "$T/out.cpio.gz"
 gzip -dc "$T/out.cpio.gz" > "$T/out.cpio"
-head -c 6 "$T/out.cpio" | grep -q 070701 || fail "not newc"
+head -c 6 "$T/out.cpio" | has 070701 || fail "not newc"
 cpio -t -v --numeric-uid-gid < "$T/out.cpio" > "$T/cpio-tv.txt" 2>/dev/null
 mkdir "$T/x-cpio"
 (cd "$T/x-cpio" && cpio -i -d -m --no-absolute-filenames --quiet < "$T/out.cpio" 2>/dev/null) || true
@@ -71,12 +71,12 @@ cmp "$T/plain.cpio" "$T/out.cpio" || fail ".cpio differs from the gunzipped .cpi
 zstd -q -d -c "$T/z.cpio.zst" | cmp - "$T/plain.cpio" || fail "zstd"
 "$RF" export "$T/g.spec" -o "$T/z.cpio.xz"
 xz -d -c "$T/z.cpio.xz" | cmp - "$T/plain.cpio" || fail "xz"
-xz --robot -l -vv "$T/z.cpio.xz" | grep -q 'CRC32' || fail "xz check is not CRC32"
+xz --robot -l -vv "$T/z.cpio.xz" | has 'CRC32' || fail "xz check is not CRC32"
 "$RF" export "$T/g.spec" -o "$T/z.cpio.lz4"
 [ "$(head -c 4 "$T/z.cpio.lz4" | od -An -tx1 | tr -d ' ')" = 02214c18 ] || fail "lz4 not legacy"
 lz4 -q -d -c "$T/z.cpio.lz4" | cmp - "$T/plain.cpio" || fail "lz4"
-"$RF" export "$T/g.spec" --compress zstd -o "$T/forced.img"
-zstd -q -d -c "$T/forced.img" | cmp - "$T/plain.cpio" || fail "--compress"
+"$RF" export "$T/g.spec" --compress zstd -o "$T/forced.bin"
+zstd -q -d -c "$T/forced.bin" | cmp - "$T/plain.cpio" || fail "--compress"
 ok "gzip, zstd, xz (CRC32), lz4 (legacy), none"
 
 # a failed export leaves nothing behind

@@ -53,18 +53,18 @@ dbg() { debugfs -R "$1" "$T/out.ext4" 2>/dev/null; }
 i1=$(dbg "ls -p /etc" | awk -F/ '$6 == "numbers" {print $2}')
 i2=$(dbg "ls -p /srv" | awk -F/ '$6 == "numbers-link" {print $2}')
 [ -n "$i1" ] && [ "$i1" = "$i2" ] || fail "hard link: inodes $i1 and $i2"
-dbg "stat /etc/numbers" | grep -q 'Links: 2' || fail "hard link count"
+dbg "stat /etc/numbers" | has 'Links: 2' || fail "hard link count"
 ok "hard link shares one inode with 2 links"
 
-dbg "ea_list /etc/hostname" | grep -q 'user.x (5) = "hello"' || fail "user.x xattr"
-dbg "ea_list /bin/ping" | grep -q 'security.capability (20)' || fail "security.capability"
+dbg "ea_list /etc/hostname" | has 'user.x (5) = "hello"' || fail "user.x xattr"
+dbg "ea_list /bin/ping" | has 'security.capability (20)' || fail "security.capability"
 ok "xattrs (user.x, security.capability)"
 
 blocks=$(dbg "stat /big/sparse" | sed -n 's/.*Blockcount: \([0-9]*\).*/\1/p')
 [ "$blocks" -le 64 ] || fail "sparse file takes $blocks sectors"
 used=$(du -k "$T/out.ext4" | cut -f1)
 [ "$used" -lt 102400 ] || fail "image takes ${used}K on disk"
-dbg "stat /etc/hostname" | grep -q 'mtime: 0x6553f100' || fail "mtime is not SOURCE_DATE_EPOCH"
+dbg "stat /etc/hostname" | has 'mtime: 0x6553f100' || fail "mtime is not SOURCE_DATE_EPOCH"
 ok "sparse 1 GiB file keeps its holes (${blocks} sectors), times from SOURCE_DATE_EPOCH"
 
 "$RF" export "$T/g.spec" -o "$T/again.ext4"
@@ -101,8 +101,8 @@ if unshare --user --map-root-user --mount true 2>/dev/null; then
 	err=$(unshare --user --map-root-user --mount sh -c \
 		'mount -t tmpfs -o size=2m none "$1" && "$2" export "$3" -o "$1/out.ext4" --quiet;
 		 echo "rc=$?"; ls -A "$1"' sh "$T/full" "$RF" "$T/g.spec" 2>&1) || true
-	printf '%s\n' "$err" | grep -q 'rc=1' || fail "export to a full disk did not fail: $err"
-	printf '%s\n' "$err" | grep -q 'rootfs-fuse: .*out.ext4.*No space left on device\|rootfs-fuse: .*out.ext4.*full' ||
+	printf '%s\n' "$err" | has 'rc=1' || fail "export to a full disk did not fail: $err"
+	printf '%s\n' "$err" | has 'rootfs-fuse: .*out.ext4.*No space left on device\|rootfs-fuse: .*out.ext4.*full' ||
 		fail "full disk message: $err"
 	[ "$(printf '%s\n' "$err" | grep -c out.ext4)" -eq 1 ] || fail "something left on the full disk: $err"
 	ok "a full disk fails with one line and leaves nothing"

@@ -30,7 +30,7 @@ for q in out z; do
 	grep -q 'No errors were found' "$T/check-$q.txt" || fail "qemu-img check $q.qcow2 output"
 	! grep -qi 'leak' "$T/check-$q.txt" || fail "leaked clusters in $q.qcow2"
 	qemu-img compare "$T/raw.ext4" "$T/$q.qcow2" > /dev/null || fail "$q.qcow2 differs from the raw export"
-	qemu-img info "$T/$q.qcow2" | grep -q 'compat: 1.1' || fail "$q.qcow2 is not qcow2 version 3"
+	qemu-img info "$T/$q.qcow2" | has 'compat: 1.1' || fail "$q.qcow2 is not qcow2 version 3"
 done
 grep -q '[1-9][0-9.]*% compressed clusters' "$T/check-z.txt" || fail "no compressed clusters"
 s_raw=$(stat -c %s "$T/raw.ext4")

@@ -47,8 +47,8 @@ gcc -o bin/app_dst src/app2.c lib/libbar.so.1 lib/libfoo.so.1 -Wl,--enable-new-d
 bin/app_dst || fail "app_dst does not run"
 bin/app_rpath || fail "app_rpath does not run"
 bin/app_runpath || fail "app_runpath does not run"
-readelf -d bin/app_runpath | grep -q RUNPATH || fail "app_runpath has no DT_RUNPATH"
-readelf -d bin/app_rpath | grep -q '(RPATH)' || fail "app_rpath has no DT_RPATH"
+readelf -d bin/app_runpath | has RUNPATH || fail "app_runpath has no DT_RUNPATH"
+readelf -d bin/app_rpath | has '(RPATH)' || fail "app_rpath has no DT_RPATH"
 python3 "$cmp_py" "$RF" "$T/p/bin" > "$T/cmp2.txt" ||
 	fail "\$ORIGIN programs: $(cat "$T/cmp2.txt")"
 "$RF" ldd bin/app_rpath > "$T/ldd.txt"
@@ -87,7 +87,7 @@ done
 grep -qxF "$T/p/src/app.c" "$T/app.txt" && fail "the layer read outside the resolution"
 # a library from glibc-hwcaps/ brings its baseline copy for a guest on a lesser CPU
 "$RF" ls --host "$T/p/bin/app_hwcaps" > "$T/hw.txt"
-if "$RF" ldd "$T/p/bin/app_hwcaps" | grep -q "glibc-hwcaps/x86-64-v2/libfoo.so.1"; then
+if "$RF" ldd "$T/p/bin/app_hwcaps" | has "glibc-hwcaps/x86-64-v2/libfoo.so.1"; then
 	grep -qxF "$T/p/lib3/glibc-hwcaps/x86-64-v2/libfoo.so.1" "$T/hw.txt" || fail "hwcaps lib"
 	grep -qxF "$T/p/lib3/libfoo.so.1" "$T/hw.txt" || fail "no baseline libfoo: $(cat "$T/hw.txt")"
 fi
@@ -125,10 +125,10 @@ if [ -f /usr/lib/klibc/bin/sh ]; then
 	[ -n "$kinterp" ] || fail "no PT_INTERP in klibc's sh"
 	[ "$("$RF" ldd /usr/lib/klibc/bin/sh)" = "	$kinterp" ] ||
 		fail "klibc sh: $("$RF" ldd /usr/lib/klibc/bin/sh)"
-	"$RF" ls --host /usr/lib/klibc/bin/sh | grep -qxF "$(readlink -f "$kinterp")" ||
+	"$RF" ls --host /usr/lib/klibc/bin/sh | has -xF "$(readlink -f "$kinterp")" ||
 		fail "klibc interpreter not in the view"
 fi
-"$RF" ldd --help | grep -q "usage: rootfs-fuse ldd FILE" || fail "ldd --help"
+"$RF" ldd --help | has "usage: rootfs-fuse ldd FILE" || fail "ldd --help"
 ok "missing library, interpreter and file, symlink loop, directory argument, --help"
 
 finish

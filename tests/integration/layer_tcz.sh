@@ -125,7 +125,7 @@ for back in 40 100 200 400 800 2000 100000; do
 	[ $rc -lt 128 ] || fail "crash on damage at -$back (rc $rc): $err"
 	if [ $rc -ne 0 ]; then
 		[ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || fail "damage at -$back: $err"
-		printf '%s\n' "$err" | grep -q "dmg.tcz: " || fail "damage at -$back: $err"
+		printf '%s\n' "$err" | has "dmg.tcz: " || fail "damage at -$back: $err"
 		noticed=$((noticed + 1))
 	fi
 done

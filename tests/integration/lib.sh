@@ -25,6 +25,12 @@ ok() {
 	echo "ok - $*"
 }
 
+# has [GREP FLAGS] PATTERN: like `grep -q` at the end of a pipe, but reads its whole input, so
+# the producer never gets SIGPIPE (which `set -o pipefail` would turn into a failure).
+has() {
+	grep "$@" > /dev/null
+}
+
 # expect_fail STATUS_VAR MSG_REGEX CMD...: the command must fail (non-zero) with a one-line
 # error on stderr matching MSG_REGEX.
 expect_fail() {
@@ -34,7 +40,7 @@ expect_fail() {
 	err=$("$@" 2>&1 >/dev/null) || rc=$?
 	[ "$rc" -ne 0 ] || fail "expected failure from: $* (stderr: $err)"
 	[ "$(printf '%s\n' "$err" | wc -l)" -eq 1 ] || fail "expected one line of error, got: $err"
-	printf '%s\n' "$err" | grep -Eq -- "$regex" || fail "error '$err' does not match /$regex/"
+	printf '%s\n' "$err" | has -E -- "$regex" || fail "error '$err' does not match /$regex/"
 }
 
 # the installed Debian kernel (linux-image-amd64)

@@ -45,6 +45,8 @@ def parse_listing(path):
         name, target = m["name"], None
         if m["mode"][0] == "l":
             name, target = name.split(" -> ", 1)
+        elif m["mode"][0] == "-" and int(m["nlink"]) > 1 and " link to " in name:
+            name = name.split(" link to ", 1)[0]  # bsdtar: a later member of a hard-link group
         name = name.lstrip("./") if name.startswith("./") else name
         size = f"{m['maj']},{m['min']}" if m["maj"] is not None else m["size"]
         out[name] = dict(mode=m["mode"], uid=m["uid"], gid=m["gid"], size=size,

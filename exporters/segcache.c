@@ -1,0 +1,237 @@
+/* The segment cache: see segcache.h. Entry file "seg/<32 hex digits of the key>": a 48-byte
+ * header {"RFSEG001", key[16], u64 payload length, u64 XXH3-64 of the payload, u64 XXH3-64 of
+ * the 40 bytes before it} then the payload. Recency is the file's mtime, refreshed on a hit. */
+#include "segcache.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#define SEG_MAGIC "RFSEG001"
+#define SEG_HEADER 48
+#define SEG_SUBDIR "seg"
+
+struct seg_cache {
+	char *dir;     /* the cache directory */
+	char *seg_dir; /* dir/seg */
+	uint64_t bound_bytes;
+};
+
+static int mkdir_p(char *path)
+{
+	for (char *p = path + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		int r = mkdir(path, 0755);
+		*p = '/';
+		if (r && errno != EEXIST)
+			return -errno;
+	}
+	if (mkdir(path, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+int segcache_open(const char *dir, uint64_t bound_bytes, struct seg_cache **out, struct rf_err *err)
+{
+	struct seg_cache *c = calloc(1, sizeof(*c));
+	if (!c || !(c->dir = strdup(dir)) || asprintf(&c->seg_dir, "%s/" SEG_SUBDIR, dir) < 0) {
+		if (c)
+			c->seg_dir = NULL;
+		segcache_free(c);
+		return rf_err_set(err, ENOMEM, "out of memory");
+	}
+	c->bound_bytes = bound_bytes ? bound_bytes : SEGCACHE_DEFAULT_BYTES;
+	int r = mkdir_p(c->seg_dir);
+	if (r) {
+		segcache_free(c);
+		return rf_err_set(err, -r, "%s: cannot create the cache directory: %s", dir,
+				  strerror(-r));
+	}
+	*out = c;
+	return 0;
+}
+
+const char *segcache_dir(const struct seg_cache *c)
+{
+	return c->dir;
+}
+
+static void entry_path(const struct seg_cache *c, const uint8_t key[16], char *out, size_t size)
+{
+	char hex[33];
+	for (int i = 0; i < 16; i++)
+		snprintf(hex + 2 * i, 3, "%02x", key[i]);
+	snprintf(out, size, "%s/%s", c->seg_dir, hex);
+}
+
+static void header_fill(uint8_t h[SEG_HEADER], const uint8_t key[16], const void *p, size_t len)
+{
+	uint64_t l = len, sum = XXH3_64bits(p, len);
+	memcpy(h, SEG_MAGIC, 8);
+	memcpy(h + 8, key, 16);
+	memcpy(h + 24, &l, 8);
+	memcpy(h + 32, &sum, 8);
+	uint64_t hsum = XXH3_64bits(h, 40);
+	memcpy(h + 40, &hsum, 8);
+}
+
+int segcache_map(struct seg_cache *c, const uint8_t key[16], struct seg_map *m)
+{
+	char path[PATH_MAX];
+	entry_path(c, key, path, sizeof(path));
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	struct stat st;
+	memset(m, 0, sizeof(*m));
+	bool ok = false;
+	if (fstat(fd, &st) || st.st_size < SEG_HEADER)
+		goto out;
+	m->map_len = (size_t)st.st_size;
+	m->base = mmap(NULL, m->map_len, PROT_READ, MAP_PRIVATE, fd, 0);
+	if (m->base == MAP_FAILED) {
+		m->base = NULL;
+		goto out;
+	}
+	const uint8_t *h = m->base;
+	uint64_t len, sum, hsum;
+	memcpy(&len, h + 24, 8);
+	memcpy(&sum, h + 32, 8);
+	memcpy(&hsum, h + 40, 8);
+	if (memcmp(h, SEG_MAGIC, 8) || memcmp(h + 8, key, 16) || XXH3_64bits(h, 40) != hsum ||
+	    (uint64_t)st.st_size != SEG_HEADER + len ||
+	    XXH3_64bits(h + SEG_HEADER, (size_t)len) != sum)
+		goto out;
+	m->data = h + SEG_HEADER;
+	m->len = (size_t)len;
+	ok = true;
+	futimens(fd, NULL); /* recently used, for segcache_trim */
+out:
+	close(fd);
+	if (!ok) {
+		segcache_unmap(m);
+		unlink(path); /* never served; rebuilt by the caller */
+	}
+	return ok;
+}
+
+void segcache_unmap(struct seg_map *m)
+{
+	if (m->base)
+		munmap(m->base, m->map_len);
+	memset(m, 0, sizeof(*m));
+}
+
+int segcache_get(struct seg_cache *c, const uint8_t key[16], struct exp_buf *out)
+{
+	struct seg_map m;
+	if (!segcache_map(c, key, &m))
+		return 0;
+	int r = exp_buf_append(out, m.data, m.len);
+	segcache_unmap(&m);
+	return r ? r : 1;
+}
+
+int segcache_put(struct seg_cache *c, const uint8_t key[16], const void *p, size_t len)
+{
+	char path[PATH_MAX], tmp[PATH_MAX + 16];
+	entry_path(c, key, path, sizeof(path));
+	snprintf(tmp, sizeof(tmp), "%s/.tmp.XXXXXX", c->seg_dir);
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	uint8_t h[SEG_HEADER];
+	header_fill(h, key, p, len);
+	int r = 0;
+	if (write(fd, h, SEG_HEADER) != SEG_HEADER)
+		r = -EIO;
+	for (size_t off = 0; !r && off < len;) {
+		ssize_t n = write(fd, (const uint8_t *)p + off, len - off);
+		if (n <= 0)
+			r = n < 0 ? -errno : -EIO;
+		else
+			off += (size_t)n;
+	}
+	if (close(fd) && !r)
+		r = -errno;
+	if (!r && rename(tmp, path))
+		r = -errno;
+	if (r)
+		unlink(tmp);
+	return r;
+}
+
+struct cache_file {
+	char name[64];
+	uint64_t size;
+	struct timespec mtime;
+};
+
+static int older_first(const void *a, const void *b)
+{
+	const struct cache_file *x = a, *y = b;
+	if (x->mtime.tv_sec != y->mtime.tv_sec)
+		return x->mtime.tv_sec < y->mtime.tv_sec ? -1 : 1;
+	if (x->mtime.tv_nsec != y->mtime.tv_nsec)
+		return x->mtime.tv_nsec < y->mtime.tv_nsec ? -1 : 1;
+	return strcmp(x->name, y->name);
+}
+
+int segcache_trim(struct seg_cache *c)
+{
+	DIR *d = opendir(c->seg_dir);
+	if (!d)
+		return -errno;
+	struct cache_file *files = NULL;
+	size_t n = 0, cap = 0;
+	uint64_t total = 0;
+	int r = 0;
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		struct stat st;
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= sizeof(files->name) ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) || !S_ISREG(st.st_mode))
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			struct cache_file *nf = realloc(files, cap * sizeof(*files));
+			if (!nf) {
+				r = -ENOMEM;
+				goto out;
+			}
+			files = nf;
+		}
+		snprintf(files[n].name, sizeof(files[n].name), "%s", de->d_name);
+		files[n].size = (uint64_t)st.st_size;
+		files[n].mtime = st.st_mtim;
+		total += files[n++].size;
+	}
+	qsort(files, n, sizeof(*files), older_first);
+	for (size_t i = 0; i < n && total > c->bound_bytes; i++)
+		if (!unlinkat(dirfd(d), files[i].name, 0))
+			total -= files[i].size;
+out:
+	free(files);
+	closedir(d);
+	return r;
+}
+
+void segcache_free(struct seg_cache *c)
+{
+	if (!c)
+		return;
+	free(c->dir);
+	free(c->seg_dir);
+	free(c);
+}

@@ -1,0 +1,55 @@
+/* The segment cache of cpio exports (issue 6): one file per compressed segment, named by its
+ * XXH3-128 key, in the state directory's cache/ (state.h). Each file carries its key, length
+ * and a checksum of the payload, so a corrupt or truncated entry is found, removed and
+ * rebuilt, never served. The cache is bounded: least recently used entries go first. */
+#ifndef RF_SEGCACHE_H
+#define RF_SEGCACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "err.h"
+
+#define SEGCACHE_DEFAULT_BYTES (1024ull << 20)
+
+struct seg_cache;
+
+/* Open (creating it and its parents) the cache directory dir, bounded to bound_bytes
+ * (0: SEGCACHE_DEFAULT_BYTES). *out is owned (segcache_free). Returns 0 or a negative errno
+ * with err naming the directory. */
+int segcache_open(const char *dir, uint64_t bound_bytes, struct seg_cache **out,
+		  struct rf_err *err);
+
+/* The cache's directory (borrowed). */
+const char *segcache_dir(const struct seg_cache *c);
+
+/* A checked cache entry mapped into memory: data[0..len) is the payload. */
+struct seg_map {
+	void *base; /* the mapping, NULL when none */
+	size_t map_len;
+	const uint8_t *data;
+	size_t len;
+};
+
+/* Map the entry stored under key after checking its header, length and payload checksum, and
+ * mark it recently used. Returns 1 on a hit (*m filled: segcache_unmap it), 0 on a miss (an
+ * entry that fails its checks is removed and counts as a miss). Thread-safe. */
+int segcache_map(struct seg_cache *c, const uint8_t key[16], struct seg_map *m);
+
+void segcache_unmap(struct seg_map *m);
+
+/* As segcache_map, the payload appended to out instead. Returns 1, 0, or -ENOMEM. */
+int segcache_get(struct seg_cache *c, const uint8_t key[16], struct exp_buf *out);
+
+/* Store len bytes at p under key (temporary file + rename). Best effort: returns 0 or a
+ * negative errno that callers may ignore (the export does not depend on the cache). */
+int segcache_put(struct seg_cache *c, const uint8_t key[16], const void *p, size_t len);
+
+/* Remove least recently used entries (oldest mtime first) until the entries total at most
+ * the bound. Returns 0 or a negative errno. */
+int segcache_trim(struct seg_cache *c);
+
+void segcache_free(struct seg_cache *c);
+
+#endif
