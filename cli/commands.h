@@ -20,5 +20,8 @@ struct rf_err;
  * negative errno (see insp_load). Defined in cmd_du.c. */
 int cli_du_load(struct cli_layers *cl, const char *target, const struct insp_opts *o,
 		struct du_tree **out, struct rf_err *err);
+int cmd_mount(int argc, char **argv);
+int cmd_umount(int argc, char **argv);
+int cmd_mknod(int argc, char **argv);
 
 #endif

@@ -10,11 +10,14 @@ static const struct {
 	int (*fn)(int, char **);
 	const char *summary;
 } commands[] = {
-	{"export", cmd_export, "serialize the view: initramfs cpio (newc; gzip, zstd, xz, lz4)"},
+	{"export", cmd_export, "serialize the view: initramfs cpio (gzip, zstd, xz, lz4), ext4, qcow2, iso"},
 	{"ls", cmd_ls, "list the merged view, one path a line (--long: metadata and layer)"},
-	{"boot", cmd_boot, "export an initramfs and boot it under qemu-system-x86_64"},
+	{"boot", cmd_boot, "export the view and boot it under qemu-system-x86_64"},
 	{"du", cmd_du, "what each file, directory, layer or cpio segment costs (--html treemap)"},
 	{"diff", cmd_diff, "paths added, removed and changed between two SPECs or images"},
+	{"mount", cmd_mount, "mount the view with a copy-on-write upper layer (FUSE, no root)"},
+	{"umount", cmd_umount, "unmount a view mounted by rootfs-fuse mount"},
+	{"mknod", cmd_mknod, "make a device node in a mount as an ordinary user"},
 	{"ldd", cmd_ldd, "show the shared libraries a host binary needs, without running it"},
 };
 

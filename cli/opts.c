@@ -81,7 +81,8 @@ const char *cli_state_dir(struct cli_layers *cl)
 	return cl->state_dir;
 }
 
-int cli_build_view(struct cli_layers *cl, struct ovl_view **out, struct rf_err *err)
+static int build_view(struct cli_layers *cl, bool with_upper, struct ovl_view **out,
+		      struct rf_err *err)
 {
 	struct spec *s = NULL;
 	int r;
@@ -106,7 +107,7 @@ int cli_build_view(struct cli_layers *cl, struct ovl_view **out, struct rf_err *
 		s->n_lines += cl->flags->n_lines;
 		cl->flags->n_lines = 0;
 	}
-	const char *state = cli_state_dir(cl);
+	const char *state = with_upper ? cli_state_dir(cl) : NULL;
 	char *upper = state ? state_sub(state, STATE_UPPER) : NULL;
 	if (state && !upper) {
 		spec_free(s);
@@ -116,6 +117,16 @@ int cli_build_view(struct cli_layers *cl, struct ovl_view **out, struct rf_err *
 	free(upper);
 	spec_free(s);
 	return r;
+}
+
+int cli_build_view(struct cli_layers *cl, struct ovl_view **out, struct rf_err *err)
+{
+	return build_view(cl, true, out, err);
+}
+
+int cli_build_lower_view(struct cli_layers *cl, struct ovl_view **out, struct rf_err *err)
+{
+	return build_view(cl, false, out, err);
 }
 
 void cli_layers_free(struct cli_layers *cl)

@@ -34,6 +34,9 @@ const char *cli_state_dir(struct cli_layers *cl);
  * errno with err filled. */
 int cli_build_view(struct cli_layers *cl, struct ovl_view **out, struct rf_err *err);
 
+/* As cli_build_view without the upper layer: the lower side of a mount. */
+int cli_build_lower_view(struct cli_layers *cl, struct ovl_view **out, struct rf_err *err);
+
 void cli_layers_free(struct cli_layers *cl);
 
 /* Print the layer flag synopsis for --help. */

@@ -51,3 +51,35 @@ kernel() {
 finish() {
 	echo "$pass_count passed, 0 failed"
 }
+
+# --- FUSE mounts (rootfs-fuse mount) ---
+# wait_mounted MNT [STATE]: poll, with a bound, until MNT is a mount point (STATE=1) or no
+# longer one (STATE=0).
+wait_mounted() {
+	local want=${2:-1} i
+	for i in $(seq 1 400); do
+		if mountpoint -q "$1" 2>/dev/null; then
+			[ "$want" = 1 ] && return 0
+		else
+			[ "$want" = 0 ] && return 0
+		fi
+		sleep 0.05
+	done
+	fail "$1: mount state did not become $want"
+}
+
+# mount_view SPEC MNT [ARGS...]: rootfs-fuse mount, waiting for the mount; it is unmounted
+# when the test exits, whatever happens.
+mount_view() {
+	local spec=$1 mnt=$2
+	shift 2
+	mkdir -p "$mnt"
+	"$RF" mount "$spec" "$mnt" "$@"
+	cleanup_hooks+=("fusermount3 -u -z '$mnt' 2>/dev/null")
+	wait_mounted "$mnt" 1
+}
+
+umount_view() {
+	"$RF" umount "$1"
+	wait_mounted "$1" 0
+}

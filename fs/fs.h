@@ -1,0 +1,32 @@
+/* The FUSE frontend's public surface (no FUSE header here: cli/ includes this). It mounts the
+ * merged view of a SPEC's lower layers with the copy-on-write upper layer of upper.h on top,
+ * through libfuse3's low-level API; docs/mount.md describes the semantics. */
+#ifndef RF_FS_H
+#define RF_FS_H
+
+#include <stdbool.h>
+
+#include "err.h"
+
+struct ovl_view;
+
+struct rf_fs_options {
+	const char *mountpoint; /* an existing empty directory */
+	const char *state_dir;	/* STATE: upper/ and work/ live there (state.h) */
+	bool foreground;	/* stay attached to the terminal instead of daemonizing */
+	const char *fuse_opts;	/* extra -o options ("allow_other,default_permissions"), or NULL */
+};
+
+/* Mount lower (the view of the lower layers, built without the upper layer; the mount owns
+ * it from here on and frees it) at o->mountpoint, detach unless o->foreground once the mount
+ * is in place, and serve requests until it is unmounted or the process gets SIGTERM/SIGINT.
+ * Checks first that the mount point is an empty directory and that the state directory
+ * keeps user xattrs. Returns 0 after a clean unmount, or a negative errno with err filled
+ * (before detaching, so the caller can print it). */
+int rf_fs_mount(struct ovl_view *lower, const struct rf_fs_options *o, struct rf_err *err);
+
+/* Unmount the rootfs-fuse mount at mountpoint (fusermount3 -u, or umount2 as root).
+ * Returns 0 or a negative errno with err filled. */
+int rf_fs_umount(const char *mountpoint, struct rf_err *err);
+
+#endif
