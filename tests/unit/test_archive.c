@@ -16,47 +16,15 @@
 
 #include "spec.h"
 #include "testutil.h"
+#include "viewtest.h"
 #include "view.h"
-
-static void sh(const char *fmt, ...)
-{
-	char *cmd;
-	va_list ap;
-	va_start(ap, fmt);
-	assert_true(vasprintf(&cmd, fmt, ap) >= 0);
-	va_end(ap);
-	int r = system(cmd);
-	if (r != 0)
-		fail_msg("command failed (%d): %s", r, cmd);
-	free(cmd);
-}
-
-static struct ovl_view *build(const char *dir, const char *spec_text, struct rf_err *err)
-{
-	struct spec *s = NULL;
-	struct ovl_view *v = NULL;
-	if (spec_parse_buffer(spec_text, strlen(spec_text), "t.spec", dir, &s, err))
-		return NULL;
-	if (ovl_view_build(s, &v, err))
-		v = NULL;
-	spec_free(s);
-	return v;
-}
-
-static char *read_all(const struct ovl_node *n)
-{
-	char *b = calloc(1, n->attr.size + 1);
-	struct rf_err err = {0};
-	assert_int_equal(ovl_node_pread(n, b, n->attr.size, 0, &err), (ssize_t)n->attr.size);
-	return b;
-}
 
 static void check_links(const char *dir, const char *archive)
 {
 	char spec[256];
 	snprintf(spec, sizeof(spec), "archive ./%s\n", archive);
 	struct rf_err err = {0};
-	struct ovl_view *v = build(dir, spec, &err);
+	struct ovl_view *v = tu_build(dir, spec, &err);
 	if (!v)
 		fail_msg("%s: %s", archive, err.msg);
 	struct ovl_node *a = ovl_view_lookup(v, "bin/a"), *b = ovl_view_lookup(v, "bin/b"),
@@ -70,7 +38,7 @@ static void check_links(const char *dir, const char *archive)
 	assert_int_equal(a->attr.size, 5);
 	assert_int_equal(c->attr.size, 5);
 	assert_int_equal(a->attr.mode, S_IFREG | 0751);
-	char *ca = read_all(a), *cc = read_all(c);
+	char *ca = tu_read_all(a), *cc = tu_read_all(c);
 	assert_string_equal(ca, "data\n");
 	assert_string_equal(cc, "data\n");
 	free(ca);
@@ -83,7 +51,7 @@ static void test_hard_links(void **state)
 {
 	(void)state;
 	char *d = tu_mkdtemp();
-	sh("cd %s && mkdir -p src/bin src/sbin && echo data > src/bin/a && chmod 751 src/bin/a && "
+	tu_sh("cd %s && mkdir -p src/bin src/sbin && echo data > src/bin/a && chmod 751 src/bin/a && "
 	   "ln src/bin/a src/bin/b && ln src/bin/a src/sbin/c && chmod 711 src && "
 	   "(cd src && find . | cpio -o -H newc 2>/dev/null) > t.cpio && "
 	   "(cd src && find . | cpio -o -H odc 2>/dev/null) | gzip > t.odc.gz && "
@@ -100,16 +68,16 @@ static void test_xattrs(void **state)
 {
 	(void)state;
 	char *d = tu_mkdtemp();
-	sh("mkdir -p %s/src && echo x > %s/src/f", d, d);
+	tu_sh("mkdir -p %s/src && echo x > %s/src/f", d, d);
 	char *f = tu_path(d, "src/f");
 	if (setxattr(f, "user.rootfs", "yes", 3, 0)) {
 		free(f);
 		tu_rmtree(d);
 		skip();
 	}
-	sh("cd %s && tar -C src --xattrs --xattrs-include='user.*' --format=posix -cf t.tar .", d);
+	tu_sh("cd %s && tar -C src --xattrs --xattrs-include='user.*' --format=posix -cf t.tar .", d);
 	struct rf_err err = {0};
-	struct ovl_view *v = build(d, "archive ./t.tar\n", &err);
+	struct ovl_view *v = tu_build(d, "archive ./t.tar\n", &err);
 	assert_non_null(v);
 	struct ovl_node *n = ovl_view_lookup(v, "f");
 	assert_non_null(n);
@@ -148,24 +116,24 @@ static void test_concurrent_reads_and_sparse(void **state)
 {
 	(void)state;
 	char *d = tu_mkdtemp();
-	sh("cd %s && mkdir -p src && seq 1 30000 > src/one && seq 40000 70000 > src/two && "
+	tu_sh("cd %s && mkdir -p src && seq 1 30000 > src/one && seq 40000 70000 > src/two && "
 	   "truncate -s 200000 src/sparse && printf tail >> src/sparse && "
 	   "tar -C src -S -czf t.tgz .",
 	   d);
 	struct rf_err err = {0};
-	struct ovl_view *v = build(d, "archive ./t.tgz\n", &err);
+	struct ovl_view *v = tu_build(d, "archive ./t.tgz\n", &err);
 	assert_non_null(v);
 	const struct ovl_node *one = ovl_view_lookup(v, "one"), *two = ovl_view_lookup(v, "two");
 	const struct ovl_node *sp = ovl_view_lookup(v, "sparse");
 	assert_non_null(sp);
 	assert_int_equal(sp->attr.size, 200004);
-	char *s = read_all(sp);
+	char *s = tu_read_all(sp);
 	for (size_t i = 0; i < 200000; i++)
 		if (s[i])
 			fail_msg("sparse byte %zu is %d", i, s[i]);
 	assert_memory_equal(s + 200000, "tail", 4);
 	free(s);
-	char *w1 = read_all(one), *w2 = read_all(two);
+	char *w1 = tu_read_all(one), *w2 = tu_read_all(two);
 	struct reader_arg args[4] = {{one, w1, 0}, {two, w2, 0}, {one, w1, 0}, {two, w2, 0}};
 	pthread_t t[4];
 	for (int i = 0; i < 4; i++)
@@ -186,7 +154,7 @@ static void test_direct_and_spooled(void **state)
 {
 	(void)state;
 	char *d = tu_mkdtemp();
-	sh("cd %s && mkdir -p src && seq 1 30000 > src/plain && printf head > src/sparse && "
+	tu_sh("cd %s && mkdir -p src && seq 1 30000 > src/plain && printf head > src/sparse && "
 	   "head -c 3500000 /dev/urandom > src/big && "
 	   "truncate -s 300000 src/sparse && printf tail >> src/sparse && "
 	   "tar -C src -S -cf t.tar . && gzip -k t.tar",
@@ -194,7 +162,7 @@ static void test_direct_and_spooled(void **state)
 	for (int gz = 0; gz < 2; gz++) {
 		struct rf_err err = {0};
 		struct ovl_view *v =
-		    build(d, gz ? "archive ./t.tar.gz\n" : "archive ./t.tar\n", &err);
+		    tu_build(d, gz ? "archive ./t.tar.gz\n" : "archive ./t.tar\n", &err);
 		assert_non_null(v);
 		const struct ovl_node *pl = ovl_view_lookup(v, "plain");
 		const struct ovl_node *sp = ovl_view_lookup(v, "sparse");
@@ -202,7 +170,7 @@ static void test_direct_and_spooled(void **state)
 		assert_non_null(sp);
 		assert_int_equal(!!(pl->src.cookie & (1ull << 63)), !gz);
 		assert_int_equal(sp->src.cookie & (1ull << 63), 0);
-		char *c = read_all(pl);
+		char *c = tu_read_all(pl);
 		assert_int_equal(strncmp(c, "1\n2\n3\n", 6), 0);
 		assert_int_equal(strcmp(c + pl->attr.size - 6, "30000\n"), 0);
 		free(c);
@@ -210,7 +178,7 @@ static void test_direct_and_spooled(void **state)
 		const struct ovl_node *big = ovl_view_lookup(v, "big");
 		assert_non_null(big);
 		assert_int_equal(!!(big->src.cookie & (1ull << 63)), !gz);
-		c = read_all(big);
+		c = tu_read_all(big);
 		char *src_big = tu_path(d, "src/big");
 		FILE *f = fopen(src_big, "rb");
 		assert_non_null(f);
@@ -222,7 +190,7 @@ static void test_direct_and_spooled(void **state)
 		free(src_big);
 		free(c);
 		assert_int_equal(sp->attr.size, 300004);
-		c = read_all(sp);
+		c = tu_read_all(sp);
 		assert_memory_equal(c, "head", 4);
 		for (size_t i = 4; i < 300000; i++)
 			if (c[i])

@@ -19,6 +19,7 @@
 #include "layer.h"
 #include "spec.h"
 #include "testutil.h"
+#include "viewtest.h"
 #include "view.h"
 
 struct fx {
@@ -253,18 +254,6 @@ static void test_wrong_class_candidate_is_skipped(void **state)
 	host_resolution_free(res);
 }
 
-static struct ovl_view *build(const char *dir, const char *spec_text, struct rf_err *err)
-{
-	struct spec *s = NULL;
-	struct ovl_view *v = NULL;
-	if (spec_parse_buffer(spec_text, strlen(spec_text), "t.spec", dir, &s, err))
-		return NULL;
-	if (ovl_view_build(s, &v, err))
-		v = NULL;
-	spec_free(s);
-	return v;
-}
-
 static const struct ovl_node *lookup(const struct ovl_view *v, const char *d, const char *rel)
 {
 	char *p = tu_path(d + 1, rel);
@@ -280,7 +269,7 @@ static void test_layer_view(void **state)
 	run("ln -sfn bin %s/alias", f->d);
 	char *text;
 	assert_true(asprintf(&text, "host %s/alias/app_runpath ./src/app.c\n", f->d) > 0);
-	struct ovl_view *v = build(f->d, text, &err);
+	struct ovl_view *v = tu_build(f->d, text, &err);
 	free(text);
 	if (!v)
 		fail_msg("%s", err.msg);
@@ -339,7 +328,7 @@ static void test_layer_keeps_lower_directory(void **state)
 	if (lstat("/lib", &lst) || !S_ISLNK(lst.st_mode))
 		skip(); /* only a merged-/usr host has the conflict */
 	run("mkdir -p %s/lower/lib/modules && echo m > %s/lower/lib/modules/m", f->d, f->d);
-	struct ovl_view *v = build(f->d, "tree ./lower\nhost /usr/bin/xz\n", &err);
+	struct ovl_view *v = tu_build(f->d, "tree ./lower\nhost /usr/bin/xz\n", &err);
 	if (!v)
 		fail_msg("%s", err.msg);
 	/* the lower layer's /lib stays a directory with its content */
@@ -364,16 +353,16 @@ static void test_layer_errors(void **state)
 {
 	struct fx *f = *state;
 	struct rf_err err = {0};
-	assert_null(build(f->d, "host /nonexistent/prog\n", &err));
+	assert_null(tu_build(f->d, "host /nonexistent/prog\n", &err));
 	assert_string_equal(err.msg, "t.spec:1: /nonexistent/prog: No such file or directory");
 	rf_err_clear(&err);
-	assert_null(build(f->d, "host ./bin/app_runpath_ind\n", &err));
+	assert_null(tu_build(f->d, "host ./bin/app_runpath_ind\n", &err));
 	assert_int_equal(err.code, ENOENT);
 	assert_non_null(strstr(err.msg, "t.spec:1: "));
 	assert_non_null(strstr(err.msg, "/bin/app_runpath_ind: libfoo.so.1 (needed by "));
 	assert_non_null(strstr(err.msg, "/lib/libbar.so.1) not found"));
 	rf_err_clear(&err);
-	assert_null(build(f->d, "host ./bin\n", &err));
+	assert_null(tu_build(f->d, "host ./bin\n", &err));
 	assert_int_equal(err.code, EISDIR);
 }
 

@@ -15,55 +15,23 @@
 
 #include "spec.h"
 #include "testutil.h"
+#include "viewtest.h"
 #include "view.h"
-
-static void sh(const char *fmt, ...)
-{
-	char *cmd;
-	va_list ap;
-	va_start(ap, fmt);
-	assert_true(vasprintf(&cmd, fmt, ap) >= 0);
-	va_end(ap);
-	int r = system(cmd);
-	if (r != 0)
-		fail_msg("command failed (%d): %s", r, cmd);
-	free(cmd);
-}
-
-static struct ovl_view *build(const char *dir, const char *spec_text, struct rf_err *err)
-{
-	struct spec *s = NULL;
-	struct ovl_view *v = NULL;
-	if (spec_parse_buffer(spec_text, strlen(spec_text), "t.spec", dir, &s, err))
-		return NULL;
-	if (ovl_view_build(s, &v, err))
-		v = NULL;
-	spec_free(s);
-	return v;
-}
-
-static char *read_all(const struct ovl_node *n)
-{
-	char *b = calloc(1, n->attr.size + 1);
-	struct rf_err err = {0};
-	assert_int_equal(ovl_node_pread(n, b, n->attr.size, 0, &err), (ssize_t)n->attr.size);
-	return b;
-}
 
 static void test_hard_links_devices_xattrs(void **state)
 {
 	(void)state;
 	char *d = tu_mkdtemp();
-	sh("cd %s && mkdir -p tce/optional p/usr/local/bin && seq 1 30000 > p/usr/local/bin/a && "
+	tu_sh("cd %s && mkdir -p tce/optional p/usr/local/bin && seq 1 30000 > p/usr/local/bin/a && "
 	   "ln p/usr/local/bin/a p/usr/local/bin/b && ln -s a p/usr/local/bin/c",
 	   d);
 	char *a = tu_path(d, "p/usr/local/bin/a");
 	bool has_xattr = setxattr(a, "user.rootfs", "yes", 3, 0) == 0;
-	sh("cd %s && mksquashfs p tce/optional/p.tcz -noappend -quiet -p 'dev d 755 0 0' "
+	tu_sh("cd %s && mksquashfs p tce/optional/p.tcz -noappend -quiet -p 'dev d 755 0 0' "
 	   "-p 'dev/console c 600 0 5 5 1' -p 'dev/vda b 660 0 6 254 16' >/dev/null",
 	   d);
 	struct rf_err err = {0};
-	struct ovl_view *v = build(d, "tcz ./tce/optional p.tcz\n", &err);
+	struct ovl_view *v = tu_build(d, "tcz ./tce/optional p.tcz\n", &err);
 	assert_non_null(v);
 	struct ovl_node *na = ovl_view_lookup(v, "usr/local/bin/a");
 	struct ovl_node *nb = ovl_view_lookup(v, "usr/local/bin/b");
@@ -75,7 +43,7 @@ static void test_hard_links_devices_xattrs(void **state)
 	assert_int_equal(na->nlink, 2);
 	assert_true(S_ISLNK(nc->attr.mode));
 	assert_string_equal(nc->link_target, "a");
-	char *ca = read_all(na), *cb = read_all(nb);
+	char *ca = tu_read_all(na), *cb = tu_read_all(nb);
 	assert_string_equal(ca, cb);
 	assert_int_equal(strncmp(ca, "1\n2\n3\n", 6), 0);
 	free(ca);
@@ -113,7 +81,7 @@ static void test_order_and_first_wins(void **state)
 {
 	(void)state;
 	char *d = tu_mkdtemp();
-	sh("cd %s && mkdir -p o && for p in base liba libb app; do "
+	tu_sh("cd %s && mkdir -p o && for p in base liba libb app; do "
 	   "mkdir -p $p/usr/local/share $p/usr/local/tce.installed && echo $p > "
 	   "$p/usr/local/share/$p; "
 	   "echo $p > $p/usr/local/share/conflict; done && "
@@ -125,13 +93,13 @@ static void test_order_and_first_wins(void **state)
 	   "echo base > o/liba.tcz.dep && echo base.tcz > o/libb.tcz.dep",
 	   d);
 	struct rf_err err = {0};
-	struct ovl_view *v = build(d, "tcz ./o app\n", &err);
+	struct ovl_view *v = tu_build(d, "tcz ./o app\n", &err);
 	if (!v)
 		fail_msg("%s", err.msg);
-	char *c = read_all(ovl_view_lookup(v, "usr/local/share/conflict"));
+	char *c = tu_read_all(ovl_view_lookup(v, "usr/local/share/conflict"));
 	assert_string_equal(c, "base\n");
 	free(c);
-	c = read_all(ovl_view_lookup(v, "tmp/setup.lst"));
+	c = tu_read_all(ovl_view_lookup(v, "tmp/setup.lst"));
 	assert_string_equal(c, "/usr/local/tce.installed/liba\n/usr/local/tce.installed/app\n");
 	free(c);
 	for (const char *const *p = (const char *const[]){"base", "liba", "libb", "app", NULL}; *p;
@@ -172,15 +140,15 @@ static void test_concurrent_reads(void **state)
 {
 	(void)state;
 	char *d = tu_mkdtemp();
-	sh("cd %s && mkdir -p o p/x && seq 1 40000 > p/x/one && seq 50000 90000 > p/x/two && "
+	tu_sh("cd %s && mkdir -p o p/x && seq 1 40000 > p/x/one && seq 50000 90000 > p/x/two && "
 	   "mksquashfs p o/p.tcz -all-root -noappend -quiet -b 4096 >/dev/null",
 	   d);
 	struct rf_err err = {0};
-	struct ovl_view *v = build(d, "tcz ./o p\n", &err);
+	struct ovl_view *v = tu_build(d, "tcz ./o p\n", &err);
 	assert_non_null(v);
 	const struct ovl_node *one = ovl_view_lookup(v, "x/one"),
 			      *two = ovl_view_lookup(v, "x/two");
-	char *w1 = read_all(one), *w2 = read_all(two);
+	char *w1 = tu_read_all(one), *w2 = tu_read_all(two);
 	struct reader_arg args[4] = {{one, w1, 0}, {two, w2, 0}, {one, w1, 0}, {two, w2, 0}};
 	pthread_t t[4];
 	for (int i = 0; i < 4; i++)

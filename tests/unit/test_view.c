@@ -16,19 +16,8 @@
 #include "meta.h"
 #include "spec.h"
 #include "testutil.h"
+#include "viewtest.h"
 #include "view.h"
-
-static struct ovl_view *build(const char *dir, const char *spec_text, struct rf_err *err)
-{
-	struct spec *s = NULL;
-	struct ovl_view *v = NULL;
-	if (spec_parse_buffer(spec_text, strlen(spec_text), "t.spec", dir, &s, err))
-		return NULL;
-	if (ovl_view_build(s, &v, err))
-		v = NULL;
-	spec_free(s);
-	return v;
-}
 
 static void mkdirs(const char *dir, const char *rel)
 {
@@ -51,14 +40,6 @@ static int collect(const struct ovl_node *n, const char *path, void *arg)
 	return 0;
 }
 
-static char *read_all(const struct ovl_node *n)
-{
-	char *b = calloc(1, n->attr.size + 1);
-	struct rf_err err = {0};
-	assert_int_equal(ovl_node_pread(n, b, n->attr.size, 0, &err), (ssize_t)n->attr.size);
-	return b;
-}
-
 static void test_newest_wins_and_dirs_merge(void **state)
 {
 	(void)state;
@@ -72,7 +53,7 @@ static void test_newest_wins_and_dirs_merge(void **state)
 	free(tu_write(d, "b/etc/hostname", "upper\n"));
 	free(tu_write(d, "init.sh", "#!/bin/sh\n"));
 	struct rf_err err = {0};
-	struct ovl_view *v = build(d,
+	struct ovl_view *v = tu_build(d,
 				   "tree a\n"
 				   "tree b\n"
 				   "file /etc/motd init.sh 0644 0 0\n",
@@ -80,7 +61,7 @@ static void test_newest_wins_and_dirs_merge(void **state)
 	assert_non_null(v);
 	struct ovl_node *h = ovl_view_lookup(v, "etc/hostname");
 	assert_non_null(h);
-	char *c = read_all(h);
+	char *c = tu_read_all(h);
 	assert_string_equal(c, "upper\n");
 	free(c);
 	assert_non_null(ovl_view_lookup(v, "etc/passwd"));
@@ -108,7 +89,7 @@ static void test_replace_dir_by_file_drops_children(void **state)
 	free(tu_write(d, "a/x/child", "c"));
 	free(tu_write(d, "f", "file"));
 	struct rf_err err = {0};
-	struct ovl_view *v = build(d, "tree a\nslink /x /target 0777 0 0\n", &err);
+	struct ovl_view *v = tu_build(d, "tree a\nslink /x /target 0777 0 0\n", &err);
 	assert_non_null(v);
 	struct ovl_node *x = ovl_view_lookup(v, "x");
 	assert_true(S_ISLNK(x->attr.mode));
@@ -138,7 +119,7 @@ static void test_whiteout_and_opaque(void **state)
 	free(tu_write(d, "up/opt/.wh..wh..opq", ""));
 	free(tu_write(d, "up/opt/new", "n"));
 	struct rf_err err = {0};
-	struct ovl_view *v = build(d, "tree low\ntree up\n", &err);
+	struct ovl_view *v = tu_build(d, "tree low\ntree up\n", &err);
 	assert_non_null(v);
 	assert_null(ovl_view_lookup(v, "etc/gone"));
 	assert_null(ovl_view_lookup(v, "etc/.wh.gone"));
@@ -159,7 +140,7 @@ static void test_symlinked_parent_resolves_inside_view(void **state)
 	free(tu_write(d, "libc", "libc"));
 	struct rf_err err = {0};
 	/* lib -> usr/lib (merged /usr); an escaping link stays inside the root */
-	struct ovl_view *v = build(d,
+	struct ovl_view *v = tu_build(d,
 				   "dir /usr 0755 0 0\n"
 				   "dir /usr/lib 0755 0 0\n"
 				   "slink /lib usr/lib 0777 0 0\n"
@@ -187,7 +168,7 @@ static void test_symlink_loop_is_an_error(void **state)
 	char *d = tu_mkdtemp();
 	free(tu_write(d, "f", "f"));
 	struct rf_err err = {0};
-	struct ovl_view *v = build(d,
+	struct ovl_view *v = tu_build(d,
 				   "slink /a b 0777 0 0\n"
 				   "slink /b a 0777 0 0\n"
 				   "file /a/x f 0644 0 0\n",
@@ -210,7 +191,7 @@ static void test_hard_links_and_inodes(void **state)
 	free(tu_write(d, "t/other", "o"));
 	free(tu_write(d, "src", "x"));
 	struct rf_err err = {0};
-	struct ovl_view *v = build(d, "tree t\nfile /h1 src 0644 0 0 /h2 /h3\n", &err);
+	struct ovl_view *v = tu_build(d, "tree t\nfile /h1 src 0644 0 0 /h2 /h3\n", &err);
 	assert_non_null(v);
 	struct ovl_node *one = ovl_view_lookup(v, "one"), *two = ovl_view_lookup(v, "two");
 	assert_int_equal(one->ino, two->ino);
@@ -233,7 +214,7 @@ static void test_entries_attributes(void **state)
 	char *d = tu_mkdtemp();
 	free(tu_write(d, "init", "#!/bin/sh\necho hi\n"));
 	struct rf_err err = {0};
-	struct ovl_view *v = build(d,
+	struct ovl_view *v = tu_build(d,
 				   "nod /dev/console 0600 0 5 c 5 1\n"
 				   "nod /dev/vda 0660 0 6 b 254 0\n"
 				   "pipe /run/p 0620 1 2\n"
@@ -251,7 +232,7 @@ static void test_entries_attributes(void **state)
 	assert_int_equal(ovl_view_lookup(v, "run/s")->attr.mode, S_IFSOCK | 0600);
 	struct ovl_node *i = ovl_view_lookup(v, "init");
 	assert_int_equal(i->attr.mode, S_IFREG | 04755);
-	char *txt = read_all(i);
+	char *txt = tu_read_all(i);
 	assert_string_equal(txt, "#!/bin/sh\necho hi\n");
 	free(txt);
 	/* implied parent directories */
@@ -266,13 +247,13 @@ static void test_missing_host_file_names_line(void **state)
 	(void)state;
 	char *d = tu_mkdtemp();
 	struct rf_err err = {0};
-	struct ovl_view *v = build(d, "dir /x 0755 0 0\nfile /init /nonexistent/init 0755 0 0\n",
+	struct ovl_view *v = tu_build(d, "dir /x 0755 0 0\nfile /init /nonexistent/init 0755 0 0\n",
 				   &err);
 	assert_null(v);
 	assert_int_equal(err.code, ENOENT);
 	assert_string_equal(err.msg,
 			    "t.spec:2: /nonexistent/init: No such file or directory");
-	v = build(d, "tree ./no-such-dir\n", &err);
+	v = tu_build(d, "tree ./no-such-dir\n", &err);
 	assert_null(v);
 	tu_rmtree(d);
 }
@@ -296,7 +277,7 @@ static void test_tree_override_stat_and_xattrs(void **state)
 	assert_int_equal(setxattr(f, META_XATTR_PREFIX "security.capability", cap, 4, 0), 0);
 	assert_int_equal(setxattr(f, "user.comment", "hi", 2, 0), 0);
 	struct rf_err err = {0};
-	struct ovl_view *v = build(d, "tree t\n", &err);
+	struct ovl_view *v = tu_build(d, "tree t\n", &err);
 	assert_non_null(v);
 	struct ovl_node *c = ovl_view_lookup(v, "console");
 	assert_int_equal(c->attr.mode, S_IFCHR | 0600);
@@ -328,7 +309,7 @@ static void test_tree_symlink_is_not_followed(void **state)
 	char *l = tu_path(d, "t/passwd");
 	assert_int_equal(symlink("/etc/passwd", l), 0);
 	struct rf_err err = {0};
-	struct ovl_view *v = build(d, "tree t\n", &err);
+	struct ovl_view *v = tu_build(d, "tree t\n", &err);
 	assert_non_null(v);
 	struct ovl_node *n = ovl_view_lookup(v, "passwd");
 	assert_true(S_ISLNK(n->attr.mode));
