@@ -527,23 +527,10 @@ int fs_dir_is_empty(struct fs_ctx *c, struct fs_inode *dir)
 	const struct ovl_node *ldir = fs_lower_dir(dir);
 	if (dir->upper_fd < 0)
 		return !ldir || !ldir->n_children;
-	int fd = openat(dir->upper_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return -errno;
-	}
-	struct dirent *de;
-	int empty = 1;
-	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
-		    strncmp(de->d_name, META_WHITEOUT_PREFIX, strlen(META_WHITEOUT_PREFIX))) {
-			empty = 0;
-			break;
-		}
-	closedir(d);
+	int has = upper_dir_has_entries(dir->upper_fd);
+	if (has < 0)
+		return has;
+	int empty = !has;
 	for (size_t i = 0; empty && ldir && i < ldir->n_children; i++)
 		if (!upper_has_whiteout(dir->upper_fd, ldir->children[i]->name))
 			empty = 0;

@@ -571,9 +571,14 @@ int upper_make_opaque(int dir_fd)
 	return 0;
 }
 
-int upper_remove_dir(int dir_fd, const char *name)
+static bool is_marker(const char *name)
 {
-	int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return !strncmp(name, META_WHITEOUT_PREFIX, strlen(META_WHITEOUT_PREFIX));
+}
+
+int upper_dir_has_entries(int dir_fd)
+{
+	int fd = openat(dir_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	DIR *d = fdopendir(fd);
@@ -582,24 +587,32 @@ int upper_remove_dir(int dir_fd, const char *name)
 		return -errno;
 	}
 	struct dirent *de;
-	int r = 0;
-	/* first pass: refuse if anything but our markers is inside */
+	int found = 0;
+	while (!found && (de = readdir(d)))
+		found = strcmp(de->d_name, ".") && strcmp(de->d_name, "..") && !is_marker(de->d_name);
+	closedir(d);
+	return found;
+}
+
+int upper_remove_dir(int dir_fd, const char *name)
+{
+	int fd = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int r = upper_dir_has_entries(fd);
+	if (r > 0)
+		r = -ENOTEMPTY;
+	DIR *d = r ? NULL : fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return r ? r : -errno;
+	}
+	struct dirent *de;
 	while ((de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, "..") &&
-		    strncmp(de->d_name, META_WHITEOUT_PREFIX, strlen(META_WHITEOUT_PREFIX))) {
-			r = -ENOTEMPTY;
+		if (is_marker(de->d_name) && unlinkat(dirfd(d), de->d_name, 0) && errno != ENOENT) {
+			r = -errno;
 			break;
 		}
-	if (!r) {
-		rewinddir(d);
-		while ((de = readdir(d)))
-			if (!strncmp(de->d_name, META_WHITEOUT_PREFIX,
-				     strlen(META_WHITEOUT_PREFIX)) &&
-			    unlinkat(dirfd(d), de->d_name, 0) && errno != ENOENT) {
-				r = -errno;
-				break;
-			}
-	}
 	closedir(d);
 	if (!r && unlinkat(dir_fd, name, AT_REMOVEDIR))
 		r = -errno;

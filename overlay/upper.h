@@ -91,6 +91,10 @@ int upper_drop_whiteout(int dir_fd, const char *name);
 bool upper_is_opaque(int dir_fd);
 int upper_make_opaque(int dir_fd);
 
+/* Does the upper directory dir_fd hold anything but whiteouts and the opaque marker? Returns
+ * 1 (yes), 0 (no) or a negative errno. */
+int upper_dir_has_entries(int dir_fd);
+
 /* Remove the upper directory dir_fd/name together with the whiteouts and opaque marker it
  * holds (it must have no other entries: -ENOTEMPTY). */
 int upper_remove_dir(int dir_fd, const char *name);
