@@ -10,7 +10,7 @@
 #include "bootdisk.h"
 
 /* What the root disk needs from a stock distribution kernel; each may also be built in. */
-static const char *const needed[] = {"virtio_blk", "ext4"};
+static const char *const needed[] = {"virtio_pci", "virtio_blk", "ext4"};
 
 static const char init_script[] =
 	"#!/bin/busybox sh\n"
@@ -59,7 +59,9 @@ static int read_node(const struct ovl_node *n, char **out, struct rf_err *err)
 static bool lists_module(const char *text, const char *name)
 {
 	size_t nl = strlen(name);
-	for (const char *line = text; line && *line; line = strchr(line, '\n'), line += !!line) {
+	for (const char *line = text, *next; *line; line = next) {
+		next = line + strcspn(line, "\n");
+		next += *next == '\n';
 		const char *end = line + strcspn(line, ":\n");
 		const char *base = line;
 		for (const char *p = line; p < end; p++)

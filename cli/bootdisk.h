@@ -14,7 +14,7 @@
  * /dev/vda as ext4 on /newroot and execs switch_root to the disk's /init (/sbin/init when the
  * disk has no /init). kernel is the bzImage path, used for its version only. o supplies the
  * epoch and threads; v must outlive the call. Errors (one line in err): no /bin/busybox in the
- * view; virtio_blk or ext4 neither in the view's modules.dep nor built into the kernel
+ * view; virtio_pci, virtio_blk or ext4 neither in the view's modules.dep nor built into the kernel
  * (modules.builtin); export failures. Returns 0 or a negative errno. */
 int bootdisk_initrd(const struct ovl_view *v, const char *kernel, const char *out_path,
 		    const struct exp_options *o, struct rf_err *err);

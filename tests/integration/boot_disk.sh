@@ -45,6 +45,14 @@ expect_fail "add .modules /lib/modules/$V virtio_pci virtio_blk ext4. to the SPE
 	"$RF" boot "$T/without.spec" --kernel "$K" --format ext4 --timeout 60
 ok "without a modules layer: one-line error naming the modules line to add"
 
+# Debian's kernel has CONFIG_VIRTIO_PCI=m: virtio_blk alone does not reach the disk
+mk_spec nopci "modules /lib/modules/$V virtio_blk ext4"
+if ! grep -q "/virtio_pci.ko" "/lib/modules/$V/modules.builtin"; then
+	expect_fail "needs the module virtio_pci to reach its root disk" \
+		"$RF" boot "$T/nopci.spec" --kernel "$K" --format ext4 --timeout 60
+	ok "a modules layer without virtio_pci (a module in this kernel) is refused"
+fi
+
 cat > "$T/nobusybox.spec" <<EOS
 modules /lib/modules/$V virtio_pci virtio_blk ext4
 file /init ./init 0755 0 0

@@ -74,7 +74,7 @@ boot() { # NAME
 		return 1
 	fi
 	[ "$rc" -eq 0 ] || { tail -n 30 "$T/$1.txt"; fail "$1: guest exit status $rc"; }
-	tr -d '\r' < "$T/$1.txt" | grep -q "^rootfs-fuse: the second disk says $token$" ||
+	tr -d '\r' < "$T/$1.txt" | has "rootfs-fuse: the second disk says $token$" ||
 		{ tail -n 30 "$T/$1.txt"; fail "$1: the file from the second disk was not printed"; }
 	tr -d '\r' < "$T/$1.txt" | grep "^guest modules:" | grep -q " ext4 .*virtio_blk" ||
 		fail "$1: ext4 and virtio_blk not in /proc/modules"
