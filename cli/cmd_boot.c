@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bootdisk.h"
 #include "commands.h"
 #include "exporter.h"
 #include "expopts.h"
@@ -31,7 +32,8 @@ struct boot_opts {
 	unsigned memory_mib;
 	bool use_kvm;
 	unsigned timeout_s;
-	const char *format; /* "cpio" (-kernel/-initrd) or "iso" (-cdrom, isolinux) */
+	const char *format; /* "cpio" (-kernel/-initrd), "iso" (-cdrom, isolinux), "ext4" or
+			     * "qcow2" (a virtio root disk behind a helper initramfs) */
 	const char *extra[MAX_QEMU_ARGS];
 	int n_extra;
 };
@@ -48,8 +50,11 @@ static void help(void)
 	       "  --memory MIB       guest memory (default 512)\n"
 	       "  --kvm              use KVM instead of TCG\n"
 	       "  --timeout SEC      stop the guest after SEC seconds (exit status 124)\n"
-	       "  --format FMT       cpio (default: -kernel/-initrd) or iso (a bootable ISO\n"
-	       "                     on -cdrom: isolinux loads the kernel and the view)\n");
+	       "  --format FMT       cpio (default: -kernel/-initrd), iso (a bootable ISO\n"
+	       "                     on -cdrom: isolinux loads the kernel and the view), ext4\n"
+	       "                     or qcow2 (the view as the virtio root disk /dev/vda; a\n"
+	       "                     small initramfs of the view's busybox loads the view's\n"
+	       "                     modules for it and switches root)\n");
 	cli_print_export_options();
 	printf("\n"
 	       "Exit status: 0 when the guest powers off, 1 when its kernel panics (/init\n"
@@ -125,10 +130,17 @@ static int relay_console(int fd, pid_t pid, unsigned timeout_s)
 	}
 }
 
-static int run_qemu(const struct boot_opts *b, const char *initrd)
+static bool is_disk(const char *format)
 {
-	char append[4096];
-	snprintf(append, sizeof(append), "console=ttyS0 panic=-1%s%s", b->append ? " " : "",
+	return !strcmp(format, "ext4") || !strcmp(format, "qcow2");
+}
+
+/* disk: the root disk image (ext4/qcow2 formats), NULL otherwise */
+static int run_qemu(const struct boot_opts *b, const char *initrd, const char *disk)
+{
+	char append[4096], drive[PATH_MAX + 64];
+	snprintf(append, sizeof(append), "console=ttyS0 panic=-1%s%s%s",
+		 disk ? " root=/dev/vda rootfstype=ext4" : "", b->append ? " " : "",
 		 b->append ? b->append : "");
 	char mem[32];
 	snprintf(mem, sizeof(mem), "%u", b->memory_mib);
@@ -152,6 +164,13 @@ static int run_qemu(const struct boot_opts *b, const char *initrd)
 		args[n++] = initrd;
 		args[n++] = "-append";
 		args[n++] = append;
+	}
+	if (disk) {
+		/* qemu refuses a comma in a -drive file name unless doubled; mkdtemp's don't */
+		snprintf(drive, sizeof(drive), "file=%s,if=virtio,format=%s", disk,
+			 !strcmp(b->format, "qcow2") ? "qcow2" : "raw");
+		args[n++] = "-drive";
+		args[n++] = drive;
 	}
 	args[n++] = "-device";
 	args[n++] = "isa-debug-exit,iobase=0xf4,iosize=0x04";
@@ -276,8 +295,9 @@ int cmd_boot(int argc, char **argv)
 		status = cli_usage_error("boot: give a SPEC or layer flags (see boot --help)");
 		goto out;
 	}
-	if (b.format && strcmp(b.format, "cpio") && strcmp(b.format, "iso")) {
-		status = cli_usage_error("boot: --format takes cpio or iso, not '%s'", b.format);
+	if (b.format && strcmp(b.format, "cpio") && strcmp(b.format, "iso") && !is_disk(b.format)) {
+		status = cli_usage_error("boot: --format takes cpio, iso, ext4 or qcow2, not '%s'",
+					 b.format);
 		goto out;
 	}
 	if (!b.memory_mib) {
@@ -311,7 +331,7 @@ int cmd_boot(int argc, char **argv)
 		goto out;
 	}
 	const char *tmp = getenv("TMPDIR");
-	char dir[PATH_MAX], initrd[PATH_MAX + 32];
+	char dir[PATH_MAX], initrd[PATH_MAX + 32], disk[PATH_MAX + 32];
 	snprintf(dir, sizeof(dir), "%s/rootfs-fuse-boot.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(dir)) {
 		fprintf(stderr, "rootfs-fuse: %s: %s\n", dir, strerror(errno));
@@ -332,13 +352,26 @@ int cmd_boot(int argc, char **argv)
 	}
 	snprintf(initrd, sizeof(initrd), "%s/%s", dir,
 		 !strcmp(b.format, "iso") ? "boot.iso" : "initramfs.cpio");
-	int r = exp_export_file(v, initrd, &o, &err);
+	snprintf(disk, sizeof(disk), "%s/root.%s", dir, b.format);
+	int r;
+	if (is_disk(b.format)) {
+		/* the helper initramfs first: it fails fast on a view that cannot reach its disk */
+		r = bootdisk_initrd(v, b.kernel, initrd, &o, &err);
+		if (!r) {
+			o.format = b.format;
+			o.compress = NULL;
+			r = exp_export_file(v, disk, &o, &err);
+		}
+	} else {
+		r = exp_export_file(v, initrd, &o, &err);
+	}
 	ovl_view_free(v);
 	if (r)
 		status = cli_fail(&err);
 	else
-		status = run_qemu(&b, initrd);
+		status = run_qemu(&b, initrd, is_disk(b.format) ? disk : NULL);
 	unlink(initrd);
+	unlink(disk);
 	rmdir(dir);
 out:
 	free(cache_dir);

@@ -159,7 +159,7 @@ rc=0
 grep -q "rootfs-fuse-iso: /init reached" "$T/boot-cmd.txt" || { tail -n 20 "$T/boot-cmd.txt"; fail "boot --format iso did not reach /init"; }
 [ $rc -eq 0 ] || fail "boot --format iso: exit status $rc after the guest powered off"
 grep -q ISOLINUX "$T/boot-cmd.txt" || fail "boot --format iso did not go through isolinux"
-expect_fail "boot: --format takes cpio or iso, not 'vfat'" "$RF" boot "$T/boot.spec" --format vfat --kernel "$K"
+expect_fail "boot: --format takes cpio, iso, ext4 or qcow2, not 'vfat'" "$RF" boot "$T/boot.spec" --format vfat --kernel "$K"
 ok "rootfs-fuse boot --format iso boots the ISO on -cdrom to /init"
 
 finish
