@@ -90,6 +90,16 @@ if command -v debugfs > /dev/null; then
 	ok "root.ext4 (--export) holds the current view"
 fi
 
+# an export that fails (the SPEC is gone) is EIO for the reader; the mount stays up
+mv "$T/g.spec" "$T/g.spec.away"
+echo "third edition" > "$M/etc/marker"
+err=$(cat "$C/initramfs.cpio.gz" 2>&1 > /dev/null) && fail "reading a failed export succeeded"
+printf '%s' "$err" | grep -q 'Input/output error' || fail "failed export: '$err', not EIO"
+mv "$T/g.spec.away" "$T/g.spec"
+gzip -dc "$C/initramfs.cpio.gz" | cpio -i --to-stdout etc/marker 2>/dev/null | grep -qx "third edition" ||
+	fail "no export after the SPEC came back"
+ok "a failed export reads as EIO; the next lookup exports again"
+
 umount_view "$M"
 "$RF" export "$T/g.spec" -o "$T/after.cpio.gz"
 gzip -dc "$T/after.cpio.gz" | cpio -it 2>/dev/null > "$T/after.lst"
