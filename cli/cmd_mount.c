@@ -144,9 +144,15 @@ static int export_view(void *arg, const char *name, int fd, struct rf_err *err)
 	struct mount_args a = {0};
 	struct ovl_view *v = NULL;
 	char *cache = NULL;
-	/* the SPEC, flags and --state may name paths relative to where mount was run */
-	if (fchdir(m->cwd_fd))
-		return rf_err_errno(err, errno, "the mount's working directory");
+	/* the SPEC, flags and --state may name paths relative to where mount was run; go back
+	 * afterwards so the daemon keeps no directory busy between exports */
+	int back = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (back < 0 || fchdir(m->cwd_fd)) {
+		int e = errno;
+		if (back >= 0)
+			close(back);
+		return rf_err_errno(err, e, "the mount's working directory");
+	}
 	int r = parse_args(m->argc, m->argv, &a, true) ? -EINVAL : 0;
 	if (r)
 		rf_err_set(err, EINVAL, "%s: the mount's command line no longer parses", name);
@@ -160,6 +166,9 @@ static int export_view(void *arg, const char *name, int fd, struct rf_err *err)
 	free(cache);
 	ovl_view_free(v);
 	cli_layers_free(&a.cl);
+	if (fchdir(back) && !r)
+		r = rf_err_errno(err, errno, "back from the mount's working directory");
+	close(back);
 	return r;
 }
 
