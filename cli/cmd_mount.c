@@ -1,14 +1,19 @@
 /* rootfs-fuse mount / umount: mount the merged view of a SPEC with its copy-on-write upper
  * layer (fs/fs.h; docs/mount.md), and take it down again. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 #include "commands.h"
+#include "expopts.h"
+#include "exporter.h"
 #include "fs.h"
 #include "opts.h"
 #include "view.h"
@@ -16,77 +21,187 @@
 static void help(void)
 {
 	printf("usage: rootfs-fuse mount [SPEC] [LAYER FLAGS] MNT [--state DIR] [--foreground]\n"
-	       "                        [-o FUSE_OPTIONS]\n\n"
+	       "                        [-o FUSE_OPTIONS] [--export NAME]...\n\n"
 	       "Mount the merged view of the layers at the empty directory MNT with a\n"
 	       "copy-on-write upper layer in STATE/upper (default STATE: the SPEC's name with\n"
 	       ".state for .spec). Inside, the mounting user acts as the guest's root: chown,\n"
 	       "chmod u+s, mknod and mkfifo work and are kept in user xattrs. export, ls and\n"
-	       "boot of the SPEC include the upper layer. Detaches once mounted.\n\n"
+	       "boot of the SPEC include the upper layer. Detaches once mounted.\n"
+	       "MNT/.rootfs-fuse/ (hidden) holds the exports of the current view.\n\n"
 	       "  -f, --foreground   stay in the foreground\n"
 	       "  -o OPTS            FUSE mount options, e.g. allow_other,default_permissions\n"
-	       "  --state DIR        the state directory\n\n");
+	       "  --state DIR        the state directory\n"
+	       "  --export NAME      offer MNT/.rootfs-fuse/NAME, the current view exported in\n"
+	       "                     the format NAME's suffix names (.cpio.gz, .cpio.zst,\n"
+	       "                     .ext4, .qcow2, .iso...); repeatable; default:\n"
+	       "                     initramfs.cpio.gz\n\n");
 	cli_print_layer_flags();
 }
 
-int cmd_mount(int argc, char **argv)
+/* Names the control directory offers without --export. */
+#define MAX_EXPORTS 16
+
+/* What the export callback needs to rebuild the view in the daemon: the command line (parsed
+ * again for each export, since building a view consumes the flag lines) and the directory it
+ * was given in (the daemon's working directory is / by then). */
+struct mount_export {
+	int argc;
+	char **argv;
+	int cwd_fd;
+};
+
+struct mount_args {
+	struct cli_layers cl;
+	struct rf_fs_options o;
+	const char *names[MAX_EXPORTS + 1];
+	size_t n_names;
+	bool is_help;
+};
+
+/* Is name something the control directory can offer: a plain file name whose suffix picks an
+ * exporter? */
+static bool export_name_ok(const char *name)
 {
-	struct cli_layers cl = {0};
-	struct rf_err err = {0};
-	struct rf_fs_options o = {0};
-	const char *pos[2] = {NULL, NULL};
-	int n_pos = 0, status = 0;
-	for (int i = 1; i < argc;) {
-		int r = cli_layer_flag(&cl, argc, argv, &i, &err);
-		if (r < 0) {
-			status = cli_fail(&err);
-			goto out;
+	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+		return false;
+	size_t nl = strlen(name);
+	for (const struct exporter_ops *const *f = exp_formats(); *f; f++)
+		for (const char *const *sx = (*f)->suffixes; sx && *sx; sx++) {
+			size_t sl = strlen(*sx);
+			if (nl > sl && !strcmp(name + nl - sl, *sx))
+				return true;
 		}
+	return false;
+}
+
+/* Parse the mount command line into a. Returns 0, or the exit status after printing a usage
+ * error (quiet: print nothing, for the daemon's second parse). */
+static int parse_args(int argc, char **argv, struct mount_args *a, bool quiet)
+{
+	struct rf_err err = {0};
+	const char *pos[2] = {NULL, NULL};
+	int n_pos = 0;
+	for (int i = 1; i < argc;) {
+		int r = cli_layer_flag(&a->cl, argc, argv, &i, &err);
+		if (r < 0)
+			return quiet ? 1 : cli_fail(&err);
 		if (r)
 			continue;
-		const char *a = argv[i++];
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			help();
-			goto out;
-		} else if (!strcmp(a, "--foreground") || !strcmp(a, "-f")) {
-			o.foreground = true;
-		} else if (!strcmp(a, "-o")) {
-			if (i >= argc) {
-				status = cli_usage_error("mount: -o needs FUSE options");
-				goto out;
-			}
-			o.fuse_opts = argv[i++];
-		} else if (a[0] != '-' && n_pos < 2) {
-			pos[n_pos++] = a;
+		const char *arg = argv[i++];
+		if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+			a->is_help = true;
+			return 0;
+		} else if (!strcmp(arg, "--foreground") || !strcmp(arg, "-f")) {
+			a->o.foreground = true;
+		} else if (!strcmp(arg, "-o")) {
+			if (i >= argc)
+				return quiet ? 2 : cli_usage_error("mount: -o needs FUSE options");
+			a->o.fuse_opts = argv[i++];
+		} else if (!strcmp(arg, "--export")) {
+			if (i >= argc || !export_name_ok(argv[i]))
+				return quiet ? 2
+					     : cli_usage_error("mount: --export needs a file name "
+							       "ending in .cpio.gz, .cpio.zst, "
+							       ".cpio.xz, .cpio.lz4, .cpio, .ext4, "
+							       ".img, .qcow2 or .iso");
+			if (a->n_names == MAX_EXPORTS)
+				return quiet ? 2
+					     : cli_usage_error("mount: at most %d --export names",
+							       MAX_EXPORTS);
+			a->names[a->n_names++] = argv[i++];
+		} else if (arg[0] != '-' && n_pos < 2) {
+			pos[n_pos++] = arg;
 		} else {
-			status =
-			    cli_usage_error("mount: unknown argument '%s' (see mount --help)", a);
-			goto out;
+			return quiet ? 2
+				     : cli_usage_error(
+					   "mount: unknown argument '%s' (see mount --help)", arg);
 		}
 	}
 	/* SPEC MNT, or MNT alone with layer flags */
 	if (n_pos == 2) {
-		cl.spec_path = pos[0];
-		o.mountpoint = pos[1];
-	} else if (n_pos == 1 && cl.has_layers) {
-		o.mountpoint = pos[0];
+		a->cl.spec_path = pos[0];
+		a->o.mountpoint = pos[1];
+	} else if (n_pos == 1 && a->cl.has_layers) {
+		a->o.mountpoint = pos[0];
 	} else {
-		status = cli_usage_error("mount: give SPEC and MNT (see mount --help)");
-		goto out;
+		return quiet ? 2 : cli_usage_error("mount: give SPEC and MNT (see mount --help)");
 	}
-	o.state_dir = cli_state_dir(&cl);
-	if (!o.state_dir) {
-		status = cli_usage_error("mount: without a SPEC, --state DIR is required");
-		goto out;
-	}
+	if (!a->n_names)
+		a->names[a->n_names++] = "initramfs.cpio.gz";
+	a->o.export_names = a->names;
+	a->o.state_dir = cli_state_dir(&a->cl);
+	if (!a->o.state_dir)
+		return quiet ? 2
+			     : cli_usage_error("mount: without a SPEC, --state DIR is required");
+	return 0;
+}
+
+/* The control directory's export (fs.h): the view as `rootfs-fuse export SPEC` builds it,
+ * with the segment cache of STATE/cache. */
+static int export_view(void *arg, const char *name, int fd, struct rf_err *err)
+{
+	struct mount_export *m = arg;
+	struct mount_args a = {0};
 	struct ovl_view *v = NULL;
-	if (cli_build_lower_view(&cl, &v, &err)) {
+	char *cache = NULL;
+	/* the SPEC, flags and --state may name paths relative to where mount was run; go back
+	 * afterwards so the daemon keeps no directory busy between exports */
+	int back = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (back < 0 || fchdir(m->cwd_fd)) {
+		int e = errno;
+		if (back >= 0)
+			close(back);
+		return rf_err_errno(err, e, "the mount's working directory");
+	}
+	int r = parse_args(m->argc, m->argv, &a, true) ? -EINVAL : 0;
+	if (r)
+		rf_err_set(err, EINVAL, "%s: the mount's command line no longer parses", name);
+	if (!r)
+		r = cli_build_view(&a.cl, &v, err);
+	struct exp_options eo = {.level = -1, .quiet = true};
+	if (!r && cli_export_cache(&a.cl, &eo, &cache))
+		r = rf_err_set(err, ENOMEM, "out of memory");
+	if (!r)
+		r = exp_export_fd(v, fd, name, &eo, err);
+	free(cache);
+	ovl_view_free(v);
+	cli_layers_free(&a.cl);
+	if (fchdir(back) && !r)
+		r = rf_err_errno(err, errno, "back from the mount's working directory");
+	close(back);
+	return r;
+}
+
+int cmd_mount(int argc, char **argv)
+{
+	struct mount_args a = {0};
+	struct rf_err err = {0};
+	struct mount_export m = {.argc = argc, .argv = argv, .cwd_fd = -1};
+	int status = parse_args(argc, argv, &a, false);
+	if (status || a.is_help) {
+		if (a.is_help)
+			help();
+		goto out;
+	}
+	m.cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (m.cwd_fd < 0) {
+		rf_err_errno(&err, errno, "the working directory");
 		status = cli_fail(&err);
 		goto out;
 	}
-	if (rf_fs_mount(v, &o, &err))
+	a.o.export = export_view;
+	a.o.export_arg = &m;
+	struct ovl_view *v = NULL;
+	if (cli_build_lower_view(&a.cl, &v, &err)) {
+		status = cli_fail(&err);
+		goto out;
+	}
+	if (rf_fs_mount(v, &a.o, &err))
 		status = cli_fail(&err);
 out:
-	cli_layers_free(&cl);
+	if (m.cwd_fd >= 0)
+		close(m.cwd_fd);
+	cli_layers_free(&a.cl);
 	return status;
 }
 

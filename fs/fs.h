@@ -15,6 +15,15 @@ struct rf_fs_options {
 	const char *state_dir;	/* STATE: upper/ and work/ live there (state.h) */
 	bool foreground;	/* stay attached to the terminal instead of daemonizing */
 	const char *fuse_opts;	/* extra -o options ("allow_other,default_permissions"), or NULL */
+	/* The control directory /.rootfs-fuse (docs/mount.md): export_names (NULL-terminated,
+	 * borrowed for the mount's life; NULL: an empty directory) are its files. Looking one
+	 * up after the view changed calls export(export_arg, name, fd, err), which writes the
+	 * current view (lower layers + STATE/upper) in the format name's suffix implies into fd
+	 * (an empty, unlinked O_RDWR file) and returns 0 or a negative errno with err filled.
+	 * It runs in a FUSE worker thread, one export at a time. */
+	const char *const *export_names;
+	int (*export)(void *arg, const char *name, int fd, struct rf_err *err);
+	void *export_arg;
 };
 
 /* Mount lower (the view of the lower layers, built without the upper layer; the mount owns

@@ -25,6 +25,11 @@
 /* setxattr of a directory with this name makes a device node, fifo or socket in it (see
  * ops_xattr.c); keep in step with cli/cmd_mount.c. */
 #define FS_MKNOD_XATTR "user.rootfs-fuse.mknod"
+/* The hidden control directory in the root (ctl.c); upper_name_reserved() keeps the name. */
+#define FS_CTL_NAME ".rootfs-fuse"
+
+struct fs_ctl;
+struct rf_fs_options;
 
 struct fs_inode {
 	uint64_t nlookup; /* the kernel's references (lookup count) */
@@ -60,6 +65,7 @@ struct fs_ctx {
 	uid_t owner_uid;      /* the mounting user, who acts as the guest's root */
 	gid_t owner_gid;
 	struct fuse_session *se;
+	struct fs_ctl *ctl; /* the control directory (ctl.c) */
 };
 
 /* What a name in a merged directory resolves to. */
@@ -116,6 +122,15 @@ double fs_timeout(const struct fs_inode *in);
  * and the lookup count raised (ops_dir.c). */
 int fs_make_node(fuse_req_t req, struct fs_inode *dir, const char *name, mode_t mode, dev_t rdev,
 		 struct fuse_entry_param *e);
+
+/* --- ctl.c: the control directory --- */
+/* Set up c->ctl from o's export callback and names. Returns 0 or a negative errno with err
+ * filled; fs_ctl_free releases it either way. */
+int fs_ctl_new(struct fs_ctx *c, const struct rf_fs_options *o, struct rf_err *err);
+void fs_ctl_free(struct fs_ctx *c);
+/* Wrap the filled operation table ops: control inodes are answered by ctl.c, modifying
+ * requests bump the generation that invalidates cached exports. Call after the fs_*_ops. */
+void fs_ctl_ops(struct fs_ctx *c, struct fuse_lowlevel_ops *ops);
 
 /* --- the operation tables, filled by the ops_*.c files --- */
 void fs_dir_ops(struct fuse_lowlevel_ops *ops);

@@ -167,6 +167,7 @@ static void ctx_free(struct fs_ctx *c)
 	fs_table_free(c);
 	if (c->root.upper_fd >= 0)
 		close(c->root.upper_fd);
+	fs_ctl_free(c);
 	upper_close(c->upper);
 	ovl_view_free(c->view);
 	pthread_mutex_destroy(&c->lock);
@@ -190,6 +191,8 @@ int rf_fs_mount(struct ovl_view *lower, const struct rf_fs_options *o, struct rf
 	c.root.upper_fd = -1;
 	if ((r = ctx_init(&c, lower, o->state_dir, err)))
 		goto out;
+	if ((r = fs_ctl_new(&c, o, err)))
+		goto out;
 	if (has_option(o->fuse_opts, "default_permissions")) {
 		/* the kernel checks permissions against the view's owners: nobody is mapped to
 		 * root, a new file belongs to whoever made it */
@@ -202,6 +205,7 @@ int rf_fs_mount(struct ovl_view *lower, const struct rf_fs_options *o, struct rf
 	fs_dir_ops(&ops);
 	fs_file_ops(&ops);
 	fs_xattr_ops(&ops);
+	fs_ctl_ops(&c, &ops);
 	if (asprintf(&opts, "fsname=rootfs-fuse,subtype=rootfs-fuse%s%s",
 		     o->fuse_opts && *o->fuse_opts ? "," : "",
 		     o->fuse_opts ? o->fuse_opts : "") < 0) {
