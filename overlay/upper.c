@@ -714,7 +714,7 @@ int upper_removexattr(int fd, const char *name)
 
 bool upper_name_reserved(bool in_root, const char *name)
 {
-	if (in_root && !strcmp(name, ".rootfs-fuse"))
+	if (in_root && !strcmp(name, OVL_CONTROL_DIR))
 		return true;
 	return !strncmp(name, META_WHITEOUT_PREFIX, strlen(META_WHITEOUT_PREFIX));
 }

@@ -425,6 +425,10 @@ int ovl_view_put(struct ovl_view *v, struct ovl_layer *layer, const struct ovl_e
 			*out = v->root;
 		return 0;
 	}
+	size_t cl = strlen(OVL_CONTROL_DIR);
+	if (!strncmp(e->path, OVL_CONTROL_DIR, cl) && (!e->path[cl] || e->path[cl] == '/'))
+		return rf_err_set(err, EINVAL, "/%s: the name /%s is reserved for the mount's control "
+				  "directory", e->path, OVL_CONTROL_DIR);
 	struct resolve_ctx rc = {.v = v, .layer = layer, .create = true};
 	const char *name = NULL;
 	struct ovl_node *dir = resolve_walk(&rc, v->root, e->path, false, &name);

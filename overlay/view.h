@@ -15,6 +15,10 @@
 struct ovl_layer;
 struct spec;
 
+/* The name of the mount's hidden control directory in the view's root (docs/mount.md): no
+ * layer may put anything there, so it is never part of a view or an export. */
+#define OVL_CONTROL_DIR ".rootfs-fuse"
+
 /* Metadata of one node, independent of who runs the tool. */
 struct ovl_attr {
 	uint32_t mode;       /* st_mode: file type bits and permission bits (07777) */

@@ -258,6 +258,32 @@ static void test_missing_host_file_names_line(void **state)
 	tu_rmtree(d);
 }
 
+static void test_control_dir_name_is_reserved(void **state)
+{
+	(void)state;
+	char *d = tu_mkdtemp();
+	char *top = tu_path(d, "t"), *sub = tu_path(d, "t/.rootfs-fuse");
+	assert_int_equal(mkdir(top, 0755), 0);
+	assert_int_equal(mkdir(sub, 0755), 0);
+	struct rf_err err = {0};
+	struct ovl_view *v = tu_build(d, "dir /.rootfs-fuse/x 0755 0 0\n", &err);
+	assert_null(v);
+	assert_int_equal(err.code, EINVAL);
+	assert_non_null(strstr(err.msg, "t.spec:1: /.rootfs-fuse/x: the name /.rootfs-fuse is reserved"));
+	rf_err_clear(&err);
+	v = tu_build(d, "tree ./t\n", &err);
+	assert_null(v);
+	assert_non_null(strstr(err.msg, "reserved for the mount's control directory"));
+	/* the same name below the root is an ordinary name */
+	rf_err_clear(&err);
+	v = tu_build(d, "dir /etc/.rootfs-fuse 0755 0 0\n", &err);
+	assert_non_null(v);
+	ovl_view_free(v);
+	free(top);
+	free(sub);
+	tu_rmtree(d);
+}
+
 static void test_tree_override_stat_and_xattrs(void **state)
 {
 	(void)state;
@@ -333,6 +359,7 @@ int main(void)
 		cmocka_unit_test(test_hard_links_and_inodes),
 		cmocka_unit_test(test_entries_attributes),
 		cmocka_unit_test(test_missing_host_file_names_line),
+		cmocka_unit_test(test_control_dir_name_is_reserved),
 		cmocka_unit_test(test_tree_override_stat_and_xattrs),
 		cmocka_unit_test(test_tree_symlink_is_not_followed),
 	};
