@@ -296,7 +296,7 @@ static void test_model(void **state)
 	assert_string_equal(du_human(1048575, true, b), "1048575");
 	struct du_node **leaves;
 	size_t n;
-	assert_int_equal(du_tree_leaves(t, &leaves, &n), 0);
+	assert_int_equal(du_tree_leaves(t, false, &leaves, &n), 0);
 	assert_int_equal(n, 3);
 	free(leaves);
 	du_tree_free(t);
