@@ -110,5 +110,12 @@ grep -v '^+ .* /lost+found$' "$T/e.txt" | grep -q '^[-+~] ' &&
 	fail "SPEC vs its ext4 export: $(cat "$T/e.txt")"
 "$RF" diff "$T/bigc.spec" "$T/base.ext4" | grep -Eq '  /bin/big  \(content\)$' ||
 	fail "SPEC vs ext4 content change not seen"
-ok "SPEC vs its cpio and ext4 exports: no changes (ext4 adds /lost+found); a content change is seen"
+"$RF" export "$T/base.spec" -o "$T/base.iso" --quiet || fail "export iso"
+"$RF" diff "$T/base.spec" "$T/base.iso" >"$T/i.txt" || fail "diff spec iso: $(cat "$T/i.txt")"
+grep -q '^[-+~] ' "$T/i.txt" && fail "SPEC vs its ISO export: $(cat "$T/i.txt")"
+"$RF" diff "$T/target.spec" "$T/base.iso" | grep -Eq '  /bin/sh  \(target\)$' ||
+	fail "SPEC vs ISO target change not seen"
+"$RF" diff "$T/bigc.spec" "$T/base.iso" | grep -Eq '  /bin/big  \(content\)$' ||
+	fail "SPEC vs ISO content change not seen"
+ok "SPEC vs its cpio, ext4 and ISO exports: no changes (ext4 adds /lost+found); changes are seen"
 finish
