@@ -21,6 +21,8 @@ run() { # label, command...
 if [ -n "$initrd" ] && [ -r "$initrd" ]; then
 	LABEL="du $(basename "$initrd") ($(stat -c %s "$initrd") bytes)" run "$RF" du "$initrd"
 	LABEL="du --json" run "$RF" du --json "$initrd"
+	# diff reads both sides with content digests (XXH3-64 of every file): twice a du plus hashing
+	LABEL="diff INITRD INITRD (two reads, digests)" run "$RF" diff "$initrd" "$initrd"
 	LABEL="zstd/gzip -dc | wc -c (decompression alone)" run sh -c \
 		"(zstd -dc '$initrd' 2>/dev/null || gzip -dc '$initrd') | wc -c"
 fi

@@ -54,7 +54,7 @@ int cmd_diff(int argc, char **argv)
 	}
 	if (!targets[1])
 		return cli_usage_error("diff: give two targets A and B (see diff --help)");
-	struct insp_opts o = {0};
+	struct insp_opts o = {.digest = true}; /* content changes at equal size count */
 	for (int k = 0; k < 2; k++) {
 		struct cli_layers cl = {0};
 		struct rf_err err = {0};

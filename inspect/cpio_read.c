@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <xxhash.h>
 
 #include "decode.h"
 
@@ -33,7 +35,9 @@ struct newc {
 	size_t namesize;
 	uint64_t pos; /* stream offset; alignment is relative to the stream's start */
 	uint64_t filesize, left;
-	uint32_t mode;
+	uint32_t mode, uid, gid, nlink;
+	uint64_t rdev;
+	XXH3_state_t *xxh; /* insp_opts.digest: hashes the current entry's data; borrowed */
 	uint64_t data_c0;
 	uint64_t u0, u1, c0, c1;
 	/* results */
@@ -81,6 +85,10 @@ static int header_done(struct newc *p, struct rf_err *err)
 			return rf_err_set(err, EINVAL, "bad cpio header at stream offset %llu",
 					  (unsigned long long)at);
 	p->mode = f[1];
+	p->uid = f[2];
+	p->gid = f[3];
+	p->nlink = f[4];
+	p->rdev = makedev(f[9], f[10]);
 	p->filesize = f[6];
 	p->namesize = f[11];
 	if (!p->namesize || p->namesize > NAME_MAX_BYTES)
@@ -122,7 +130,13 @@ static int entry_done(struct newc *p, struct rf_err *err)
 	uint64_t cost = p->filesize ? cost_at(p, p->pos) - p->data_c0 : 0;
 	name_normalize(p->name);
 	enum du_type type = S_ISDIR(p->mode) ? DU_DIR : DU_FILE;
-	if (du_tree_add(p->t, p->group, NULL, p->name, type, p->filesize, cost))
+	struct du_attr a = {.mode = p->mode, .uid = p->uid, .gid = p->gid, .rdev = p->rdev};
+	/* hard links: newc carries the data once (on the last name); the others have none */
+	if (p->xxh && (S_ISLNK(p->mode) || (S_ISREG(p->mode) && (p->filesize || p->nlink < 2)))) {
+		a.digest = XXH3_64bits_digest(p->xxh);
+		a.has_digest = true;
+	}
+	if (du_tree_add_attr(p->t, p->group, NULL, p->name, type, p->filesize, cost, &a))
 		return rf_err_set(err, ENOMEM, "out of memory");
 	p->file_sum += p->filesize;
 	p->cost_sum += cost;
@@ -184,6 +198,8 @@ static int newc_feed(struct newc *p, const uint8_t *buf, size_t len, size_t *use
 				p->state = N_DATA;
 				p->left = p->filesize;
 				p->data_c0 = cost_at(p, p->pos);
+				if (p->xxh)
+					XXH3_64bits_reset(p->xxh);
 				if (!p->left) {
 					if ((r = entry_done(p, err)))
 						return r;
@@ -196,6 +212,8 @@ static int newc_feed(struct newc *p, const uint8_t *buf, size_t len, size_t *use
 			break;
 		case N_DATA:
 			k = p->left < len - i ? (size_t)p->left : len - i;
+			if (p->xxh)
+				XXH3_64bits_update(p->xxh, buf + i, k);
 			i += k;
 			p->pos += k;
 			p->left -= k;
@@ -256,6 +274,7 @@ struct reader {
 	uint64_t file_sum, cost_sum, stream_bytes;
 	unsigned n_seg;
 	char group[96];
+	XXH3_state_t *xxh; /* insp_opts.digest */
 };
 
 static void newc_init(struct newc *p, struct reader *rd, uint64_t pos, bool compressed)
@@ -265,6 +284,7 @@ static void newc_init(struct newc *p, struct reader *rd, uint64_t pos, bool comp
 	p->in_compressed = compressed;
 	p->t = rd->t;
 	p->group = rd->o->by_layer ? rd->group : NULL;
+	p->xxh = rd->xxh;
 }
 
 static int seg_uncompressed(struct reader *rd, size_t *off, struct rf_err *err)
@@ -367,6 +387,8 @@ int insp_read_cpio(const uint8_t *buf, size_t len, const char *name, struct du_t
 	int r = 0;
 	t->has_compressed = true;
 	t->file_bytes = len;
+	if (o->digest && !(rd.xxh = XXH3_createState()))
+		return rf_err_set(err, ENOMEM, "out of memory");
 	while (off < len) {
 		if (!buf[off]) {
 			off++;
@@ -401,6 +423,7 @@ int insp_read_cpio(const uint8_t *buf, size_t len, const char *name, struct du_t
 	if (!m && reached < len)
 		m = du_tree_add(t, NULL, NULL, "(unread)", DU_META, 0, len - reached);
 	t->stream_bytes = rd.stream_bytes;
+	XXH3_freeState(rd.xxh);
 	if (m && !r)
 		r = rf_err_set(err, ENOMEM, "out of memory");
 	return r;

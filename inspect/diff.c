@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "output.h"
 
@@ -29,7 +30,7 @@ static int leaves_sorted(const struct du_tree *t, struct leaf **out, size_t *n_o
 {
 	struct du_node **v;
 	size_t n;
-	if (du_tree_leaves(t, &v, &n))
+	if (du_tree_leaves(t, true, &v, &n))
 		return -ENOMEM;
 	struct leaf *l = calloc(n ? n : 1, sizeof(*l));
 	if (!l) {
@@ -67,8 +68,46 @@ static int cmp_change(const void *a, const void *b, void *arg)
 	return strcmp(x->path, y->path);
 }
 
+static unsigned what_changed(const struct du_node *x, const struct du_node *y)
+{
+	unsigned w = 0;
+	if (x->size_bytes != y->size_bytes && !(x->type == DU_DIR && y->type == DU_DIR))
+		w |= DU_CH_SIZE;
+	if (x->type != y->type)
+		w |= DU_CH_TYPE;
+	if (!x->has_attr || !y->has_attr)
+		return w;
+	const struct du_attr *a = &x->attr, *b = &y->attr;
+	if ((a->mode & S_IFMT) != (b->mode & S_IFMT))
+		w |= DU_CH_TYPE;
+	if ((a->mode & 07777) != (b->mode & 07777))
+		w |= DU_CH_MODE;
+	if (a->uid != b->uid || a->gid != b->gid)
+		w |= DU_CH_OWNER;
+	if (w & DU_CH_TYPE)
+		return w;
+	if ((S_ISCHR(a->mode) || S_ISBLK(a->mode)) && a->rdev != b->rdev)
+		w |= DU_CH_RDEV;
+	if (a->has_digest && b->has_digest && a->digest != b->digest)
+		w |= S_ISLNK(a->mode) ? DU_CH_TARGET : DU_CH_CONTENT;
+	return w;
+}
+
+const char *du_what_names(unsigned what, char *buf, size_t size)
+{
+	static const char *const names[] = {"size", "type",  "content", "target",
+					    "mode", "owner", "rdev"};
+	size_t at = 0;
+	buf[0] = '\0';
+	for (unsigned i = 0; i < sizeof(names) / sizeof(*names); i++)
+		if (what & 1u << i && at < size)
+			at +=
+			    (size_t)snprintf(buf + at, size - at, "%s%s", at ? "," : "", names[i]);
+	return buf;
+}
+
 static int push(struct du_diff *d, size_t *cap, char kind, const char *path,
-		const struct du_node *o, const struct du_node *n)
+		const struct du_node *o, const struct du_node *n, unsigned what)
 {
 	if (d->n_changes == *cap) {
 		*cap = *cap ? *cap * 2 : 64;
@@ -80,6 +119,7 @@ static int push(struct du_diff *d, size_t *cap, char kind, const char *path,
 	struct du_change *c = &d->changes[d->n_changes];
 	memset(c, 0, sizeof(*c));
 	c->kind = kind;
+	c->what = what;
 	if (!(c->path = strdup(path)))
 		return -ENOMEM;
 	if (o) {
@@ -110,19 +150,23 @@ int du_diff_compute(const struct du_tree *a, const struct du_tree *b, struct du_
 	size_t i = 0, j = 0;
 	while (i < na || j < nb) {
 		int c = i == na ? 1 : j == nb ? -1 : strcmp(la[i].path, lb[j].path);
+		/* a directory with entries is added or removed through its leaves; a DU_META line
+		 * on one side only (an archive against a view) is no guest path */
 		if (c < 0) {
-			if (push(d, &cap, '-', la[i].path, la[i].n, NULL))
+			if (du_node_is_leaf(la[i].n) && la[i].n->type != DU_META &&
+			    push(d, &cap, '-', la[i].path, la[i].n, NULL, 0))
 				goto out;
 			i++;
 		} else if (c > 0) {
-			if (push(d, &cap, '+', lb[j].path, NULL, lb[j].n))
+			if (du_node_is_leaf(lb[j].n) && lb[j].n->type != DU_META &&
+			    push(d, &cap, '+', lb[j].path, NULL, lb[j].n, 0))
 				goto out;
 			j++;
 		} else {
 			const struct du_node *x = la[i].n, *y = lb[j].n;
 			/* a compressed cost alone moves with its neighbours: not a change */
-			bool changed = x->size_bytes != y->size_bytes || x->type != y->type;
-			if (changed && push(d, &cap, '~', la[i].path, x, y))
+			unsigned w = what_changed(x, y);
+			if (w && push(d, &cap, '~', la[i].path, x, y, w))
 				goto out;
 			i++;
 			j++;
@@ -161,7 +205,7 @@ static const char *delta(uint64_t o, uint64_t n, bool is_bytes, char buf[40])
 
 int du_diff_print_text(FILE *f, const struct du_diff *d, bool is_bytes, size_t top)
 {
-	char a[32], b[32], c[40], e[40];
+	char a[32], b[32], c[40], e[40], w[80];
 	size_t n = top && top < d->n_changes ? top : d->n_changes;
 	for (size_t i = 0; i < n; i++) {
 		const struct du_change *x = &d->changes[i];
@@ -171,7 +215,10 @@ int du_diff_print_text(FILE *f, const struct du_diff *d, bool is_bytes, size_t t
 		if (x->kind == '~')
 			fprintf(f, "  %s -> %s", du_human(x->old_size, is_bytes, a),
 				du_human(x->new_size, is_bytes, b));
-		fprintf(f, "  %s\n", x->path);
+		fprintf(f, "  %s", x->path);
+		if (x->what)
+			fprintf(f, "  (%s)", du_what_names(x->what, w, sizeof(w)));
+		fputc('\n', f);
 	}
 	if (n < d->n_changes)
 		fprintf(f, "(%zu more changes)\n", d->n_changes - n);
@@ -208,6 +255,14 @@ int du_diff_print_json(FILE *f, const struct du_diff *d, size_t top)
 		if (d->has_compressed)
 			fprintf(f, ",\"old_compressed\":%" PRIu64 ",\"new_compressed\":%" PRIu64,
 				x->old_comp, x->new_comp);
+		if (x->what) {
+			char w[80];
+			du_what_names(x->what, w, sizeof(w));
+			fputs(",\"what\":[\"", f);
+			for (const char *p = w; *p; p++)
+				fputs(*p == ',' ? "\",\"" : (char[]){*p, 0}, f);
+			fputs("\"]", f);
+		}
 		fputc('}', f);
 	}
 	fputs("]}\n", f);

@@ -124,6 +124,13 @@ static struct du_node *child_get(struct du_tree *t, struct du_node *dir, const c
 int du_tree_add(struct du_tree *t, const char *group, const char *subgroup, const char *path,
 		enum du_type type, uint64_t size_bytes, uint64_t compressed_bytes)
 {
+	return du_tree_add_attr(t, group, subgroup, path, type, size_bytes, compressed_bytes, NULL);
+}
+
+int du_tree_add_attr(struct du_tree *t, const char *group, const char *subgroup, const char *path,
+		     enum du_type type, uint64_t size_bytes, uint64_t compressed_bytes,
+		     const struct du_attr *a)
+{
 	struct du_node *n = t->root;
 	if (group) {
 		n = child_get(t, n, group, strlen(group), DU_GROUP);
@@ -149,6 +156,10 @@ int du_tree_add(struct du_tree *t, const char *group, const char *subgroup, cons
 	}
 	n->size_bytes += size_bytes;
 	n->compressed_bytes += compressed_bytes;
+	if (a) {
+		n->attr = *a;
+		n->has_attr = true;
+	}
 	if (type != DU_META)
 		n->n_entries++;
 	return 0;
@@ -239,13 +250,17 @@ char *du_node_path(const struct du_node *n)
 struct leaves {
 	struct du_node **v;
 	size_t n, cap;
+	bool all_dirs;
 };
+
+bool du_node_is_leaf(const struct du_node *n)
+{
+	return n->type == DU_FILE || n->type == DU_META || (n->type == DU_DIR && !n->n_children);
+}
 
 static int collect(struct du_node *n, struct leaves *l)
 {
-	bool is_leaf =
-	    n->type == DU_FILE || n->type == DU_META || (n->type == DU_DIR && !n->n_children);
-	if (n->parent && is_leaf) {
+	if (n->parent && (du_node_is_leaf(n) || (l->all_dirs && n->type == DU_DIR))) {
 		if (l->n == l->cap) {
 			size_t cap = l->cap ? l->cap * 2 : 64;
 			struct du_node **nv = realloc(l->v, cap * sizeof(*nv));
@@ -262,9 +277,9 @@ static int collect(struct du_node *n, struct leaves *l)
 	return 0;
 }
 
-int du_tree_leaves(const struct du_tree *t, struct du_node ***out, size_t *n_out)
+int du_tree_leaves(const struct du_tree *t, bool all_dirs, struct du_node ***out, size_t *n_out)
 {
-	struct leaves l = {0};
+	struct leaves l = {.all_dirs = all_dirs};
 	if (collect(t->root, &l)) {
 		free(l.v);
 		return -ENOMEM;

@@ -12,12 +12,23 @@
 
 enum du_type { DU_DIR, DU_FILE, DU_GROUP, DU_META };
 
+/* What diff compares besides the size: set by readers that know it (has_attr). */
+struct du_attr {
+	uint32_t mode;	   /* st_mode: file type and permission bits */
+	uint32_t uid, gid; /* owner */
+	uint64_t rdev;	   /* device nodes: makedev(major, minor) */
+	uint64_t digest;   /* XXH3-64 of a regular file's data or a symlink's target */
+	bool has_digest;   /* digest is set (insp_opts.digest, and the data was present) */
+};
+
 struct du_node {
 	char *name;		   /* last component, owned; "" for the root */
 	enum du_type type;	   /* DU_GROUP: a --by layer group; DU_META: headers/padding line */
 	uint64_t size_bytes;	   /* apparent size; directories: their own plus their children's */
 	uint64_t compressed_bytes; /* bytes of the compressed image this entry costs */
 	uint64_t n_entries;	   /* archive entries at or below this node */
+	bool has_attr;		   /* attr is set (the last add of this path gave one) */
+	struct du_attr attr;
 	struct du_node *parent;
 	struct du_node **children; /* owned; sorted largest first by du_tree_finish */
 	size_t n_children, cap_children;
@@ -57,6 +68,12 @@ void du_tree_free(struct du_tree *t);
 int du_tree_add(struct du_tree *t, const char *group, const char *subgroup, const char *path,
 		enum du_type type, uint64_t size_bytes, uint64_t compressed_bytes);
 
+/* As du_tree_add, also recording the entry's attributes (a copied; the last add of a path
+ * wins) for diff. a may be NULL. Returns 0 or -ENOMEM. */
+int du_tree_add_attr(struct du_tree *t, const char *group, const char *subgroup, const char *path,
+		     enum du_type type, uint64_t size_bytes, uint64_t compressed_bytes,
+		     const struct du_attr *a);
+
 /* Record a cpio segment (compression copied). Returns 0 or -ENOMEM. */
 int du_tree_add_segment(struct du_tree *t, const char *compression, uint64_t offset,
 			uint64_t compressed_bytes, uint64_t size_bytes);
@@ -69,8 +86,12 @@ void du_tree_finish(struct du_tree *t);
  * "[label]"). malloc'd, caller frees; NULL when out of memory. */
 char *du_node_path(const struct du_node *n);
 
-/* Leaves (files, DU_META lines and empty directories) in tree order, for diff.
- * *out is an owned array of borrowed node pointers (free the array only). */
-int du_tree_leaves(const struct du_tree *t, struct du_node ***out, size_t *n_out);
+/* Leaves (files, DU_META lines and empty directories) in tree order, for diff; with
+ * all_dirs, every directory below the root too. *out is an owned array of borrowed node
+ * pointers (free the array only). */
+int du_tree_leaves(const struct du_tree *t, bool all_dirs, struct du_node ***out, size_t *n_out);
+
+/* Is n a leaf in the sense of du_tree_leaves without all_dirs? */
+bool du_node_is_leaf(const struct du_node *n);
 
 #endif

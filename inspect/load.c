@@ -12,7 +12,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #include "attribute.h"
 #include "decode.h"
@@ -28,7 +30,30 @@ struct view_ctx {
 	struct insp_attrib *attrib; /* --by layer: binaries and modules inside their layer */
 	uint64_t *seen_ino;	    /* hard-linked files already counted */
 	size_t n_seen, cap_seen;
+	bool digest;
+	XXH3_state_t *xxh;
+	uint8_t *buf; /* DIGEST_CHUNK bytes */
+	struct rf_err *err;
 };
+
+#define DIGEST_CHUNK (1u << 18)
+
+/* XXH3-64 of a regular file's content, read through the view. */
+static int view_digest(struct view_ctx *c, const struct ovl_node *n, uint64_t *out)
+{
+	XXH3_64bits_reset(c->xxh);
+	for (uint64_t off = 0;;) {
+		ssize_t got = ovl_node_pread(n, c->buf, DIGEST_CHUNK, off, c->err);
+		if (got < 0)
+			return (int)got;
+		if (!got)
+			break;
+		XXH3_64bits_update(c->xxh, c->buf, (size_t)got);
+		off += (uint64_t)got;
+	}
+	*out = XXH3_64bits_digest(c->xxh);
+	return 0;
+}
 
 static bool seen_before(struct view_ctx *c, uint64_t ino, int *err)
 {
@@ -68,31 +93,72 @@ static int view_one(const struct ovl_node *n, const char *path, void *arg)
 		if (!sub && c->attrib && errno == ENOMEM)
 			return -ENOMEM;
 	}
-	return du_tree_add(c->t, group, sub, path, S_ISDIR(n->attr.mode) ? DU_DIR : DU_FILE, size,
-			   0);
+	struct du_attr a = {.mode = n->attr.mode,
+			    .uid = n->attr.uid,
+			    .gid = n->attr.gid,
+			    .rdev = makedev(n->attr.rdev_major, n->attr.rdev_minor)};
+	if (c->digest && S_ISLNK(n->attr.mode) && n->link_target) {
+		a.digest = XXH3_64bits(n->link_target, strlen(n->link_target));
+		a.has_digest = true;
+	} else if (c->digest && S_ISREG(n->attr.mode)) {
+		if ((r = view_digest(c, n, &a.digest)))
+			return r;
+		a.has_digest = true;
+	}
+	return du_tree_add_attr(c->t, group, sub, path, S_ISDIR(n->attr.mode) ? DU_DIR : DU_FILE,
+				size, 0, &a);
 }
 
 int insp_read_view(const struct ovl_view *v, struct du_tree *t, const struct insp_opts *o,
 		   struct rf_err *err)
 {
-	struct view_ctx c = {.t = t, .by_layer = o->by_layer};
+	struct view_ctx c = {.t = t, .by_layer = o->by_layer, .digest = o->digest, .err = err};
 	if (o->by_layer && insp_attrib_new(v, &c.attrib, err))
 		return -ENOMEM;
-	int r = ovl_view_walk(v, view_one, &c);
+	int r = 0;
+	if (o->digest && (!(c.xxh = XXH3_createState()) || !(c.buf = malloc(DIGEST_CHUNK))))
+		r = -ENOMEM;
+	if (!r)
+		r = ovl_view_walk(v, view_one, &c);
 	insp_attrib_free(c.attrib);
 	free(c.seen_ino);
-	if (r)
-		return rf_err_set(err, -r, "out of memory");
+	XXH3_freeState(c.xxh);
+	free(c.buf);
+	if (r == -ENOMEM) /* else a read error, err filled by ovl_node_pread */
+		return rf_err_set(err, ENOMEM, "out of memory");
+	return r;
+}
+
+/* XXH3-64 of the current entry's data blocks. */
+static int iso_digest(struct archive *a, XXH3_state_t *s, uint64_t *out)
+{
+	const void *buf;
+	size_t len;
+	la_int64_t off;
+	XXH3_64bits_reset(s);
+	for (;;) {
+		int ar = archive_read_data_block(a, &buf, &len, &off);
+		if (ar == ARCHIVE_EOF)
+			break;
+		if (ar < ARCHIVE_WARN)
+			return -EIO;
+		XXH3_64bits_update(s, buf, len);
+	}
+	*out = XXH3_64bits_digest(s);
 	return 0;
 }
 
-int insp_read_iso(const char *path, struct du_tree *t, struct rf_err *err)
+int insp_read_iso(const char *path, struct du_tree *t, const struct insp_opts *o,
+		  struct rf_err *err)
 {
 	struct archive *a = archive_read_new();
 	struct archive_entry *e;
+	XXH3_state_t *xxh = NULL;
 	int r = 0;
-	if (!a)
+	if (!a || (o->digest && !(xxh = XXH3_createState()))) {
+		archive_read_free(a);
 		return rf_err_set(err, ENOMEM, "out of memory");
+	}
 	archive_read_support_format_iso9660(a);
 	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK) {
 		r = rf_err_set(err, EINVAL, "%s: %s", path, archive_error_string(a));
@@ -122,8 +188,22 @@ int insp_read_iso(const char *path, struct du_tree *t, struct rf_err *err)
 		const char *target = archive_entry_symlink(e);
 		if (archive_entry_filetype(e) == AE_IFLNK && target)
 			size = strlen(target); /* as a view or newc counts a symlink: its target */
-		if (strcmp(p, ".") &&
-		    du_tree_add(t, NULL, NULL, p, is_dir ? DU_DIR : DU_FILE, size, 0))
+		struct du_attr at = {.mode = archive_entry_mode(e),
+				     .uid = (uint32_t)archive_entry_uid(e),
+				     .gid = (uint32_t)archive_entry_gid(e),
+				     .rdev = archive_entry_rdev(e)};
+		if (xxh && archive_entry_filetype(e) == AE_IFLNK && target) {
+			at.digest = XXH3_64bits(target, strlen(target));
+			at.has_digest = true;
+		} else if (xxh && archive_entry_filetype(e) == AE_IFREG &&
+			   !archive_entry_hardlink(e)) {
+			if (iso_digest(a, xxh, &at.digest))
+				r = rf_err_set(err, EIO, "%s: %s: %s", path, p,
+					       archive_error_string(a));
+			at.has_digest = true;
+		}
+		if (!r && strcmp(p, ".") &&
+		    du_tree_add_attr(t, NULL, NULL, p, is_dir ? DU_DIR : DU_FILE, size, 0, &at))
 			r = rf_err_set(err, ENOMEM, "out of memory");
 		free(name);
 		if (r)
@@ -131,6 +211,7 @@ int insp_read_iso(const char *path, struct du_tree *t, struct rf_err *err)
 	}
 out:
 	archive_read_free(a);
+	XXH3_freeState(xxh);
 	return r;
 }
 
@@ -255,7 +336,7 @@ int insp_load(const char *target, const struct insp_opts *o, struct du_tree **ou
 	if (!strcmp(kind, "cpio"))
 		r = read_cpio_file(target, t, o, err);
 	else if (!strcmp(kind, "iso"))
-		r = insp_read_iso(target, t, err);
+		r = insp_read_iso(target, t, o, err);
 	else if (!strcmp(kind, "spec"))
 		r = read_spec(target, t, o, err);
 	else

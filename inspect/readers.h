@@ -17,6 +17,7 @@ struct ovl_view;
 struct insp_opts {
 	bool by_layer; /* group by layer (SPEC), by segment (cpio) */
 	bool partial;  /* on bad input, keep what could be read and record the error in the tree */
+	bool digest;   /* hash every regular file's data and symlink's target (du_attr.digest) */
 };
 
 /* Read an initramfs held in buf (len bytes; name for messages) into t, attributing to each
@@ -30,13 +31,16 @@ struct insp_opts {
 int insp_read_cpio(const uint8_t *buf, size_t len, const char *name, struct du_tree *t,
 		   const struct insp_opts *o, struct rf_err *err);
 
-/* Add every node of a merged view to t (apparent sizes; with o->by_layer grouped by the label
- * of the layer providing each node). Returns 0 or -ENOMEM. */
+/* Add every node of a merged view to t (apparent sizes and attributes; with o->by_layer grouped
+ * by the label of the layer providing each node; with o->digest, each regular file read
+ * through ovl_node_pread and hashed). Returns 0, -ENOMEM or the read error (err filled). */
 int insp_read_view(const struct ovl_view *v, struct du_tree *t, const struct insp_opts *o,
 		   struct rf_err *err);
 
-/* Read an ISO 9660 image (with Rock Ridge/Joliet names) through libarchive into t. */
-int insp_read_iso(const char *path, struct du_tree *t, struct rf_err *err);
+/* Read an ISO 9660 image (with Rock Ridge/Joliet names) through libarchive into t (with
+ * o->digest, hashing each file's data blocks). */
+int insp_read_iso(const char *path, struct du_tree *t, const struct insp_opts *o,
+		  struct rf_err *err);
 
 /* What target is: "tree" (a directory), "cpio", "iso", "image" (ext4 raw or qcow2) or "spec"
  * (a text file); *kind is static. A missing file, an empty file or one of none of these kinds

@@ -15,6 +15,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
+#include "diff.h"
 #include "du.h"
 #include "layer.h"
 #include "output.h"
@@ -296,7 +297,7 @@ static void test_model(void **state)
 	assert_string_equal(du_human(1048575, true, b), "1048575");
 	struct du_node **leaves;
 	size_t n;
-	assert_int_equal(du_tree_leaves(t, &leaves, &n), 0);
+	assert_int_equal(du_tree_leaves(t, false, &leaves, &n), 0);
 	assert_int_equal(n, 3);
 	free(leaves);
 	du_tree_free(t);
@@ -487,12 +488,63 @@ static void test_modules_split(void **state)
 	ovl_view_free(v);
 }
 
+/* diff compares attributes and digests where both sides have them, directories included */
+static void test_diff_what(void **state)
+{
+	(void)state;
+	struct du_tree *t[2];
+	for (int k = 0; k < 2; k++) {
+		assert_int_equal(du_tree_new("x", "view", &t[k]), 0);
+		struct du_attr dir = {.mode = 040755}, f = {.mode = 0100644, .has_digest = true};
+		struct du_attr l = {.mode = 0120777, .digest = 7, .has_digest = true};
+		struct du_attr dev = {.mode = 020600, .rdev = 0x501};
+		dir.mode = k ? 040700 : 040755;
+		assert_int_equal(du_tree_add_attr(t[k], NULL, NULL, "etc", DU_DIR, 0, 0, &dir), 0);
+		f.digest = k ? 2 : 1; /* same size, other data */
+		assert_int_equal(du_tree_add_attr(t[k], NULL, NULL, "etc/a", DU_FILE, 6, 0, &f), 0);
+		f.digest = 3;
+		f.uid = k ? 1000 : 0;
+		assert_int_equal(du_tree_add_attr(t[k], NULL, NULL, "etc/b", DU_FILE, 6, 0, &f), 0);
+		f.uid = 0;
+		f.has_digest = !k; /* a digest on one side only: not compared */
+		f.digest = 9 + (uint64_t)k;
+		assert_int_equal(du_tree_add_attr(t[k], NULL, NULL, "etc/c", DU_FILE, 6, 0, &f), 0);
+		l.digest = k ? 8 : 7;
+		assert_int_equal(du_tree_add_attr(t[k], NULL, NULL, "sh", DU_FILE, 7, 0, &l), 0);
+		dev.rdev = k ? 0x502 : 0x501;
+		assert_int_equal(du_tree_add_attr(t[k], NULL, NULL, "tty", DU_FILE, 0, 0, &dev), 0);
+		assert_int_equal(du_tree_add(t[k], NULL, NULL, "nometa", DU_FILE, 1, 0), 0);
+		du_tree_finish(t[k]);
+	}
+	struct du_diff *d = NULL;
+	assert_int_equal(du_diff_compute(t[0], t[1], &d), 0);
+	assert_int_equal(d->n_changes, 5);
+	const char *want[][2] = {{"/etc", "mode"},
+				 {"/etc/a", "content"},
+				 {"/etc/b", "owner"},
+				 {"/sh", "target"},
+				 {"/tty", "rdev"}};
+	char w[80];
+	for (size_t i = 0; i < 5; i++) {
+		assert_string_equal(d->changes[i].path, want[i][0]);
+		assert_int_equal(d->changes[i].kind, '~');
+		assert_string_equal(du_what_names(d->changes[i].what, w, sizeof(w)), want[i][1]);
+	}
+	du_diff_free(d);
+	assert_int_equal(du_diff_compute(t[0], t[0], &d), 0);
+	assert_int_equal(d->n_changes, 0);
+	du_diff_free(d);
+	du_tree_free(t[0]);
+	du_tree_free(t[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_gzip_attribution), cmocka_unit_test(test_segments),
 	    cmocka_unit_test(test_bad_input),	     cmocka_unit_test(test_model),
 	    cmocka_unit_test(test_host_split),	     cmocka_unit_test(test_modules_split),
+	    cmocka_unit_test(test_diff_what),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
