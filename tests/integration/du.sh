@@ -145,8 +145,17 @@ if "$RF" export "$spec" -o "$T/s.cpio.zst" --segment-size 256K --no-cache --quie
 	"$RF" du --json "$spec" >"$T/sv.json"
 	"$RF" du --json "$T/s.cpio.zst" >"$T/sc.json"
 	iso=""
-	"$RF" export "$spec" -o "$T/s.iso" --quiet 2>/dev/null && "$RF" du --json "$T/s.iso" >"$T/si.json" &&
+	"$RF" export "$spec" -o "$T/s.iso" --quiet
+	if "$RF" du --json "$T/s.iso" >"$T/si.json" 2>"$T/si.err"; then
 		iso="$T/si.json"
+	elif grep -qx "rootfs-fuse: $T/s.iso: Invalid Rockridge RE" "$T/si.err"; then
+		# known limitation: libarchive 3.6.2's iso9660 reader rejects the Rock Ridge
+		# relocation (RE/CL) of directories deeper than 8 levels that libisofs writes;
+		# xorriso and isoinfo read the image (export_iso.sh)
+		echo "skip - du of an ISO with relocated deep directories (libarchive rejects RE)"
+	else
+		fail "du of the SPEC's ISO export: $(cat "$T/si.err")"
+	fi
 	python3 - "$T/sv.json" "$T/sc.json" "$(stat -c %s "$T/s.cpio.zst")" "$iso" <<'PY' ||
 import json, sys
 def files(t, out, pre=""):
