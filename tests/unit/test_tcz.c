@@ -8,7 +8,6 @@
 
 #include <cmocka.h>
 #include <errno.h>
-#include <pthread.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -114,28 +113,6 @@ static void test_order_and_first_wins(void **state)
 	tu_rmtree(d);
 }
 
-struct reader_arg {
-	const struct ovl_node *n;
-	const char *want;
-	int bad;
-};
-
-static void *reader(void *p)
-{
-	struct reader_arg *a = p;
-	char buf[4096];
-	for (int round = 0; round < 20; round++)
-		for (uint64_t off = 0; off < a->n->attr.size; off += 1000) {
-			struct rf_err err = {0};
-			ssize_t got = ovl_node_pread(a->n, buf, sizeof(buf), off, &err);
-			size_t want = a->n->attr.size - off < sizeof(buf) ? a->n->attr.size - off
-									  : sizeof(buf);
-			if (got != (ssize_t)want || memcmp(buf, a->want + off, want))
-				a->bad++;
-		}
-	return NULL;
-}
-
 static void test_concurrent_reads(void **state)
 {
 	(void)state;
@@ -148,17 +125,7 @@ static void test_concurrent_reads(void **state)
 	assert_non_null(v);
 	const struct ovl_node *one = ovl_view_lookup(v, "x/one"),
 			      *two = ovl_view_lookup(v, "x/two");
-	char *w1 = tu_read_all(one), *w2 = tu_read_all(two);
-	struct reader_arg args[4] = {{one, w1, 0}, {two, w2, 0}, {one, w1, 0}, {two, w2, 0}};
-	pthread_t t[4];
-	for (int i = 0; i < 4; i++)
-		assert_int_equal(pthread_create(&t[i], NULL, reader, &args[i]), 0);
-	for (int i = 0; i < 4; i++) {
-		pthread_join(t[i], NULL);
-		assert_int_equal(args[i].bad, 0);
-	}
-	free(w1);
-	free(w2);
+	tu_concurrent_reads(one, two);
 	ovl_view_free(v);
 	tu_rmtree(d);
 }
