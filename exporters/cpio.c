@@ -23,7 +23,7 @@
 struct job {
 	size_t first, end; /* entries [first, end) */
 	struct exp_buf out;
-	struct seg_map map; /* a cache hit: written from the mapping */
+	struct seg_hit hit; /* a cache hit: copied from the entry's file (fd -1: none) */
 	bool done;
 	int r;
 	struct rf_err err;
@@ -95,7 +95,7 @@ static int run_job(struct cpio_state *s, struct job *j, bool last)
 		r = newc_key(e, n, s->opt, last, s->compress, s->memo, key, &j->err);
 		if (r)
 			return r;
-		if (segcache_map(s->cache, key, &j->map))
+		if (segcache_open_entry(s->cache, key, &j->hit))
 			return 0;
 	}
 	struct exp_buf raw = {0};
@@ -174,12 +174,12 @@ static int pipeline(struct exp_ctx *c, struct cpio_state *s, unsigned threads)
 			*c->err = j->err;
 			break;
 		}
-		r = j->map.base ? write_all(c->fd, j->map.data, j->map.len)
-				: write_all(c->fd, j->out.data, j->out.len);
+		r = j->hit.fd >= 0 ? segcache_copy(&j->hit, c->fd)
+				   : write_all(c->fd, j->out.data, j->out.len);
 		if (r)
 			r = rf_err_set(c->err, -r, "%s: write: %s", c->out_path, strerror(-r));
 		exp_buf_free(&j->out);
-		segcache_unmap(&j->map);
+		segcache_close(&j->hit);
 		pthread_mutex_lock(&s->lock);
 		s->written = k + 1;
 		if (r)
@@ -238,6 +238,7 @@ static int cpio_close(struct exp_ctx *c)
 	for (size_t k = 0; k < s->n_jobs; k++) {
 		s->jobs[k].first = starts[k];
 		s->jobs[k].end = k + 1 < s->n_jobs ? starts[k + 1] : s->n;
+		s->jobs[k].hit.fd = -1;
 	}
 	free(starts);
 	if ((r = open_cache(c, s)))
@@ -263,7 +264,7 @@ static void cpio_destroy(struct exp_ctx *c)
 	free(s->e);
 	for (size_t k = 0; k < s->n_jobs && s->jobs; k++) {
 		exp_buf_free(&s->jobs[k].out);
-		segcache_unmap(&s->jobs[k].map);
+		segcache_close(&s->jobs[k].hit);
 	}
 	free(s->jobs);
 	memo_free(s->memo);

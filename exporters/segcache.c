@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -86,60 +85,120 @@ static void header_fill(uint8_t h[SEG_HEADER], const uint8_t key[16], const void
 	memcpy(h + 40, &hsum, 8);
 }
 
-int segcache_map(struct seg_cache *c, const uint8_t key[16], struct seg_map *m)
+#define CHECK_CHUNK (128u << 10) /* stays in the L2 cache between pread and the hash */
+
+/* Does the payload [SEG_HEADER, SEG_HEADER + len) of fd hash to sum? */
+static bool payload_ok(int fd, uint64_t len, uint64_t sum)
 {
-	char path[PATH_MAX];
-	entry_path(c, key, path, sizeof(path));
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	struct stat st;
-	memset(m, 0, sizeof(*m));
-	bool ok = false;
-	if (fstat(fd, &st) || st.st_size < SEG_HEADER)
-		goto out;
-	m->map_len = (size_t)st.st_size;
-	m->base = mmap(NULL, m->map_len, PROT_READ, MAP_PRIVATE, fd, 0);
-	if (m->base == MAP_FAILED) {
-		m->base = NULL;
-		goto out;
+	XXH3_state_t *st = XXH3_createState();
+	uint8_t buf[CHECK_CHUNK];
+	bool ok = st && XXH3_64bits_reset(st) == XXH_OK;
+	for (uint64_t off = 0; ok && off < len;) {
+		size_t want = len - off < CHECK_CHUNK ? (size_t)(len - off) : CHECK_CHUNK;
+		ssize_t got = pread(fd, buf, want, (off_t)(SEG_HEADER + off));
+		if (got < 0 && errno == EINTR)
+			continue;
+		ok = got > 0;
+		if (ok)
+			XXH3_64bits_update(st, buf, (size_t)got);
+		off += ok ? (uint64_t)got : 0;
 	}
-	const uint8_t *h = m->base;
-	uint64_t len, sum, hsum;
-	memcpy(&len, h + 24, 8);
-	memcpy(&sum, h + 32, 8);
-	memcpy(&hsum, h + 40, 8);
-	if (memcmp(h, SEG_MAGIC, 8) || memcmp(h + 8, key, 16) || XXH3_64bits(h, 40) != hsum ||
-	    (uint64_t)st.st_size != SEG_HEADER + len ||
-	    XXH3_64bits(h + SEG_HEADER, (size_t)len) != sum)
-		goto out;
-	m->data = h + SEG_HEADER;
-	m->len = (size_t)len;
-	ok = true;
-	futimens(fd, NULL); /* recently used, for segcache_trim */
-out:
-	close(fd);
-	if (!ok) {
-		segcache_unmap(m);
-		unlink(path); /* never served; rebuilt by the caller */
-	}
+	ok = ok && XXH3_64bits_digest(st) == sum;
+	XXH3_freeState(st);
 	return ok;
 }
 
-void segcache_unmap(struct seg_map *m)
+int segcache_open_entry(struct seg_cache *c, const uint8_t key[16], struct seg_hit *h)
 {
-	if (m->base)
-		munmap(m->base, m->map_len);
-	memset(m, 0, sizeof(*m));
+	char path[PATH_MAX];
+	entry_path(c, key, path, sizeof(path));
+	*h = (struct seg_hit){.fd = open(path, O_RDONLY | O_CLOEXEC)};
+	if (h->fd < 0)
+		return 0;
+	struct stat st;
+	uint8_t hd[SEG_HEADER];
+	uint64_t len, sum, hsum;
+	bool ok = !fstat(h->fd, &st) && st.st_size >= SEG_HEADER &&
+		  pread(h->fd, hd, SEG_HEADER, 0) == SEG_HEADER;
+	if (ok) {
+		memcpy(&len, hd + 24, 8);
+		memcpy(&sum, hd + 32, 8);
+		memcpy(&hsum, hd + 40, 8);
+		ok = !memcmp(hd, SEG_MAGIC, 8) && !memcmp(hd + 8, key, 16) &&
+		     XXH3_64bits(hd, 40) == hsum && (uint64_t)st.st_size == SEG_HEADER + len &&
+		     payload_ok(h->fd, len, sum);
+	}
+	if (!ok) {
+		segcache_close(h);
+		unlink(path); /* never served; rebuilt by the caller */
+		return 0;
+	}
+	h->offset = SEG_HEADER;
+	h->len = len;
+	futimens(h->fd, NULL); /* recently used, for segcache_trim */
+	return 1;
+}
+
+static int copy_rw(const struct seg_hit *h, int out_fd)
+{
+	uint8_t buf[CHECK_CHUNK];
+	for (uint64_t off = 0; off < h->len;) {
+		size_t want = h->len - off < CHECK_CHUNK ? (size_t)(h->len - off) : CHECK_CHUNK;
+		ssize_t got = pread(h->fd, buf, want, (off_t)(h->offset + off));
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return got < 0 ? -errno : -EIO;
+		for (ssize_t done = 0; done < got;) {
+			ssize_t n = write(out_fd, buf + done, (size_t)(got - done));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return n < 0 ? -errno : -EIO;
+			done += n;
+		}
+		off += (uint64_t)got;
+	}
+	return 0;
+}
+
+int segcache_copy(const struct seg_hit *h, int out_fd)
+{
+	off_t in = (off_t)h->offset;
+	uint64_t left = h->len;
+	while (left) {
+		ssize_t n = copy_file_range(h->fd, &in, out_fd, NULL, left, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && left == h->len &&
+		    (errno == EXDEV || errno == EINVAL || errno == ENOSYS || errno == EOPNOTSUPP ||
+		     errno == EBADF))
+			return copy_rw(h, out_fd); /* a pipe, another filesystem: copy by hand */
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		left -= (uint64_t)n;
+	}
+	return 0;
+}
+
+void segcache_close(struct seg_hit *h)
+{
+	if (h->fd >= 0)
+		close(h->fd);
+	h->fd = -1;
 }
 
 int segcache_get(struct seg_cache *c, const uint8_t key[16], struct exp_buf *out)
 {
-	struct seg_map m;
-	if (!segcache_map(c, key, &m))
+	struct seg_hit h;
+	if (!segcache_open_entry(c, key, &h))
 		return 0;
-	int r = exp_buf_append(out, m.data, m.len);
-	segcache_unmap(&m);
+	int r = exp_buf_reserve(out, h.len);
+	if (!r && pread(h.fd, out->data + out->len, h.len, (off_t)h.offset) != (ssize_t)h.len)
+		r = -EIO;
+	if (!r)
+		out->len += h.len;
+	segcache_close(&h);
 	return r ? r : 1;
 }
 

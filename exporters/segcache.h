@@ -24,22 +24,28 @@ int segcache_open(const char *dir, uint64_t bound_bytes, struct seg_cache **out,
 /* The cache's directory (borrowed). */
 const char *segcache_dir(const struct seg_cache *c);
 
-/* A checked cache entry mapped into memory: data[0..len) is the payload. */
-struct seg_map {
-	void *base; /* the mapping, NULL when none */
-	size_t map_len;
-	const uint8_t *data;
-	size_t len;
+/* A checked cache entry, open: its payload is bytes [offset, offset + len) of fd. */
+struct seg_hit {
+	int fd; /* owned (segcache_close), -1 when none */
+	uint64_t offset;
+	uint64_t len;
 };
 
-/* Map the entry stored under key after checking its header, length and payload checksum, and
- * mark it recently used. Returns 1 on a hit (*m filled: segcache_unmap it), 0 on a miss (an
- * entry that fails its checks is removed and counts as a miss). Thread-safe. */
-int segcache_map(struct seg_cache *c, const uint8_t key[16], struct seg_map *m);
+/* Open the entry stored under key, check its header, length and payload checksum (reading it
+ * with pread, no mapping: page faults cost more than the copy) and mark it recently used.
+ * Returns 1 on a hit (*h filled: segcache_close it), 0 on a miss (an entry that fails its
+ * checks is removed and counts as a miss). Thread-safe. */
+int segcache_open_entry(struct seg_cache *c, const uint8_t key[16], struct seg_hit *h);
 
-void segcache_unmap(struct seg_map *m);
+/* Append the payload of a hit to out_fd at its file position: copy_file_range(2) (an in-kernel
+ * copy, a reflink on filesystems that share extents), else pread/write. Returns 0 or a
+ * negative errno (-EIO when the entry shrank since it was checked). */
+int segcache_copy(const struct seg_hit *h, int out_fd);
 
-/* As segcache_map, the payload appended to out instead. Returns 1, 0, or -ENOMEM. */
+/* Close a hit (fd -1 is allowed). */
+void segcache_close(struct seg_hit *h);
+
+/* As segcache_open_entry, the payload appended to out instead. Returns 1, 0, or -ENOMEM. */
 int segcache_get(struct seg_cache *c, const uint8_t key[16], struct exp_buf *out);
 
 /* Store len bytes at p under key (temporary file + rename). Best effort: returns 0 or a
