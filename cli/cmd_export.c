@@ -92,7 +92,7 @@ int cmd_export(int argc, char **argv)
 			goto out;
 		}
 		if (eo) {
-			i += strcmp(a, "--no-cache") ? 1 : 0;
+			i += eo - 1;
 			continue;
 		}
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {

@@ -56,6 +56,10 @@ int cli_export_option(struct exp_options *o, const char *a, const char *val)
 		o->cache_dir = no_cache;
 		return 1;
 	}
+	if (!strcmp(a, "--fsync")) {
+		o->fsync = true;
+		return 1;
+	}
 	if (strcmp(a, "--compress") && strcmp(a, "--level") && strcmp(a, "--threads") &&
 	    strcmp(a, "--segment-size") && strcmp(a, "--cache-size"))
 		return 0;
@@ -83,7 +87,7 @@ int cli_export_option(struct exp_options *o, const char *a, const char *val)
 			o->cache_size_bytes = v;
 		}
 	}
-	return 1;
+	return 2;
 }
 
 int cli_export_cache(struct cli_layers *cl, struct exp_options *o, char **owned)
@@ -110,5 +114,6 @@ void cli_print_export_options(void)
 	       "  --threads N          compression threads (default: all CPUs)\n"
 	       "  --segment-size SIZE  cpio: newc bytes per segment (default 4M; 0: one piece)\n"
 	       "  --cache-size SIZE    bound of the segment cache in STATE/cache (default 1G)\n"
-	       "  --no-cache           neither read nor fill the segment cache\n");
+	       "  --no-cache           neither read nor fill the segment cache\n"
+	       "  --fsync              fsync the output before renaming it into place\n");
 }

@@ -12,9 +12,10 @@
 /* Parse "N", "NK", "NM", "NG" (powers of 1024) into bytes. Returns 0 or -1 when malformed. */
 int cli_parse_size(const char *s, uint64_t *out);
 
-/* If a (with its value val, may be NULL) is an export option, apply it to o and return 1;
- * 0 when a is not one; a negative value after printing a usage error (the exit status is
- * then 2). Options: --compress --level --threads --segment-size --cache-size --no-cache. */
+/* If a (with its value val, may be NULL) is an export option, apply it to o and return the
+ * number of arguments it takes (1 for a flag, 2 with its value); 0 when a is not one; a
+ * negative value after printing a usage error (the exit status is then 2). Options:
+ * --compress --level --threads --segment-size --cache-size, flags --no-cache --fsync. */
 int cli_export_option(struct exp_options *o, const char *a, const char *val);
 
 /* Point o->cache_dir at STATE/cache of cl's state directory unless --no-cache was given or

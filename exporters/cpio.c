@@ -19,6 +19,7 @@
 
 #define DEFAULT_SEGMENT_BYTES (4u << 20)
 #define MEMO_FILE "hashes"
+#define MAX_AHEAD 256 /* open cache entries at most, well under RLIMIT_NOFILE */
 
 struct job {
 	size_t first, end; /* entries [first, end) */
@@ -39,7 +40,11 @@ struct cpio_state {
 	struct seg_cache *cache;
 	struct hash_memo *memo;
 	struct job *jobs;
-	size_t n_jobs, next, written, window;
+	size_t n_jobs, next, written;
+	/* Jobs taken and not yet written whose output is (or may be) in memory: at most window.
+	 * A cache hit holds only a descriptor, so hits let the workers run ahead of a slow
+	 * segment (the one that changed), up to MAX_AHEAD jobs past the writer. */
+	size_t in_memory, window;
 	bool stop;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -117,16 +122,20 @@ static void *worker(void *arg)
 	struct cpio_state *s = arg;
 	pthread_mutex_lock(&s->lock);
 	for (;;) {
-		while (!s->stop && s->next < s->n_jobs && s->next >= s->written + s->window)
+		while (!s->stop && s->next < s->n_jobs &&
+		       (s->in_memory >= s->window || s->next >= s->written + MAX_AHEAD))
 			pthread_cond_wait(&s->cond, &s->lock);
 		if (s->stop || s->next >= s->n_jobs)
 			break;
 		size_t k = s->next++;
+		s->in_memory++;
 		pthread_mutex_unlock(&s->lock);
 		int r = run_job(s, &s->jobs[k], k + 1 == s->n_jobs);
 		pthread_mutex_lock(&s->lock);
 		s->jobs[k].r = r;
 		s->jobs[k].done = true;
+		if (s->jobs[k].hit.fd >= 0)
+			s->in_memory--;
 		if (r)
 			s->stop = true;
 		pthread_cond_broadcast(&s->cond);
@@ -169,6 +178,7 @@ static int pipeline(struct exp_ctx *c, struct cpio_state *s, unsigned threads)
 		while (!j->done)
 			pthread_cond_wait(&s->cond, &s->lock);
 		pthread_mutex_unlock(&s->lock);
+		bool was_hit = j->hit.fd >= 0;
 		if (j->r) {
 			r = j->r;
 			*c->err = j->err;
@@ -182,6 +192,8 @@ static int pipeline(struct exp_ctx *c, struct cpio_state *s, unsigned threads)
 		segcache_close(&j->hit);
 		pthread_mutex_lock(&s->lock);
 		s->written = k + 1;
+		if (!was_hit)
+			s->in_memory--;
 		if (r)
 			s->stop = true;
 		pthread_cond_broadcast(&s->cond);

@@ -165,7 +165,7 @@ int exp_export_file(const struct ovl_view *v, const char *out_path, const struct
 	umask(um);
 	fchmod(fd, 0666 & ~um);
 	int r = run(v, fd, out_path, o, err);
-	if (!r && fsync(fd))
+	if (!r && o && o->fsync && fsync(fd))
 		r = rf_err_errno(err, errno, "%s: fsync", out_path);
 	if (close(fd) && !r)
 		r = rf_err_errno(err, errno, "%s: close", out_path);

@@ -31,6 +31,7 @@ struct exp_options {
 	uint64_t segment_bytes;    /* cpio: newc bytes per segment, about; 0: the default 4 MiB */
 	bool one_piece;            /* cpio: one segment, one compressed stream */
 	bool quiet;                /* no progress line even on a terminal */
+	bool fsync;                /* exp_export_file: fsync(2) the output before the rename */
 };
 
 /* One export in progress, handed to every exporter_ops call. */
@@ -70,8 +71,10 @@ const struct exporter_ops *const *exp_formats(void);
 const struct exporter_ops *exp_from_suffix(const char *path, const char **compress);
 
 /* Export v to out_path: format from o->format or the suffix; written to a temporary name in
- * out_path's directory ("DIR/.NAME.XXXXXX"), fsync'd and renamed over out_path only on success;
- * on failure the temporary is removed and out_path left as it was. Shows a progress line on
+ * out_path's directory ("DIR/.NAME.XXXXXX") and renamed over out_path only on success (after
+ * an fsync(2) when o->fsync: an export is a build product, so durability across a power loss is
+ * asked for, not paid by default); on failure the temporary is removed and out_path left as it
+ * was. Shows a progress line on
  * stderr when stderr is a terminal, the export takes longer than a second and !o->quiet.
  * Errors name the output and the reason. Returns 0 or a negative errno. */
 int exp_export_file(const struct ovl_view *v, const char *out_path, const struct exp_options *o,

@@ -109,20 +109,24 @@ int memo_load(const char *path, size_t extra, struct hash_memo **out)
 	return 0;
 }
 
-/* The memo key of a host file, 0 when it cannot be stat'ed (then it is simply read). */
+/* The memo key of a host file: its stamp from when the layer read it, else a stat now; 0 when
+ * it cannot be stat'ed (then it is simply read). */
 static uint64_t host_key(const struct ovl_node *n)
 {
+	struct ovl_host_stamp h = n->src.stamp;
 	struct stat st;
-	if (stat(n->src.host_path, &st))
-		return 0;
+	if (!h.ino) {
+		if (stat(n->src.host_path, &st))
+			return 0;
+		h = ovl_host_stamp_of(&st);
+	}
 	const char *label = n->layer && n->layer->label ? n->layer->label : "";
 	size_t ll = strlen(label);
 	char buf[512];
 	if (ll > sizeof(buf) - 64)
 		ll = sizeof(buf) - 64;
-	int64_t f[] = {(int64_t)st.st_dev, (int64_t)st.st_ino,	 (int64_t)st.st_size,
-		       st.st_mtim.tv_sec,  st.st_mtim.tv_nsec,	 st.st_ctim.tv_sec,
-		       st.st_ctim.tv_nsec, (int64_t)n->attr.size};
+	int64_t f[] = {(int64_t)h.dev, (int64_t)h.ino, h.mtime_ns, h.ctime_ns,
+		       (int64_t)n->attr.size};
 	memcpy(buf, f, sizeof(f));
 	memcpy(buf + sizeof(f), label, ll);
 	uint64_t k = XXH3_64bits(buf, sizeof(f) + ll);

@@ -398,6 +398,7 @@ static int node_fill(struct ovl_node *n, struct ovl_layer *layer, const struct o
 	if (!S_ISREG(e->attr.mode))
 		n->attr.size = S_ISLNK(e->attr.mode) ? n->attr.size : 0;
 	if (e->src.kind == OVL_SRC_HOST) {
+		n->src.stamp = e->src.stamp;
 		n->src.host_path = strdup(e->src.host_path);
 		if (!n->src.host_path)
 			return -ENOMEM;
@@ -409,6 +410,15 @@ static int node_fill(struct ovl_node *n, struct ovl_layer *layer, const struct o
 	}
 	return xattrs_copy(e->xattrs, e->n_xattrs, &n->xattrs) ? -ENOMEM
 								: (n->n_xattrs = e->n_xattrs, 0);
+}
+
+struct ovl_host_stamp ovl_host_stamp_of(const struct stat *st)
+{
+	return (struct ovl_host_stamp){
+	    .dev = (uint64_t)st->st_dev,
+	    .ino = (uint64_t)st->st_ino,
+	    .mtime_ns = (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec,
+	    .ctime_ns = (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec};
 }
 
 int ovl_view_put(struct ovl_view *v, struct ovl_layer *layer, const struct ovl_entry *e,

@@ -44,9 +44,22 @@ enum ovl_src_kind {
 	OVL_SRC_LAYER, /* read through the layer's ops->read with cookie */
 };
 
+/* What identified a host file when the layer read it: (st_dev, st_ino, st_mtim, st_ctim) of
+ * lstat(2). A changed file gets a new ctime, so exporters may key remembered content hashes on
+ * it without another stat. All zero when the layer did not record it. */
+struct ovl_host_stamp {
+	uint64_t dev, ino;
+	int64_t mtime_ns, ctime_ns;
+};
+
+struct stat;
+/* The stamp of a host file from its lstat(2) result st. */
+struct ovl_host_stamp ovl_host_stamp_of(const struct stat *st);
+
 struct ovl_src {
 	enum ovl_src_kind kind;
 	char *host_path; /* OVL_SRC_HOST; owned by the node */
+	struct ovl_host_stamp stamp; /* OVL_SRC_HOST: optional, see above */
 	void *data;      /* OVL_SRC_MEM; owned by the node */
 	uint64_t cookie; /* OVL_SRC_LAYER; meaning private to the layer */
 };

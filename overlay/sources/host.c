@@ -151,6 +151,7 @@ static int place(struct host_ctx *c, const char *asked)
 		if (S_ISREG(st.st_mode) && st.st_size) {
 			e.src.kind = OVL_SRC_HOST;
 			e.src.host_path = host;
+			e.src.stamp = ovl_host_stamp_of(&st);
 		}
 		int r = ovl_view_put(c->view, c->layer, &e, NULL, c->err);
 		if (r)

@@ -3,6 +3,7 @@
  * upper layer's conventions (meta.h): OCI whiteouts, opaque directories, override_stat and
  * mapped xattrs, so an old upper directory stacks as a lower layer. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -63,6 +64,7 @@ static int put_one(struct tree_ctx *c, const char *host, const char *guest, cons
 	if (S_ISREG(e.attr.mode)) {
 		e.src.kind = e.attr.size ? OVL_SRC_HOST : OVL_SRC_NONE;
 		e.src.host_path = (char *)host;
+		e.src.stamp = ovl_host_stamp_of(st);
 		if (st->st_nlink > 1)
 			e.hardlink_key = ((uint64_t)st->st_dev << 40) ^ (uint64_t)st->st_ino;
 	} else if (S_ISLNK(e.attr.mode)) {
@@ -144,7 +146,7 @@ static int walk_dir(struct tree_ctx *c, const char *host, const char *guest, int
 		struct stat st;
 		if (!h || !g)
 			r = rf_err_set(c->err, ENOMEM, "out of memory");
-		else if (lstat(h, &st))
+		else if (fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW))
 			r = rf_err_errno(c->err, errno, "%s", h);
 		else
 			r = put_one(c, h, g, &st);
