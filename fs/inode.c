@@ -436,6 +436,32 @@ int fs_copy_up(struct fs_ctx *c, struct fs_inode *in, bool has_data)
 	return 0;
 }
 
+int fs_symlink_to_file(struct fs_ctx *c, struct fs_inode *in, const struct ovl_attr *a)
+{
+	struct upper_stat us;
+	int r = upper_stat(in->upper_fd, &us);
+	if (r)
+		return r;
+	if (us.has_override)
+		return a ? upper_set_override(in->upper_fd, a) : 0;
+	struct ovl_attr cur = {.mode = S_IFLNK | 0777};
+	int fd = -1;
+	r = upper_store_symlink(c->upper, in->upper_fd, a ? a : &cur, &fd);
+	if (r)
+		return r;
+	struct stat st;
+	if (fstatat(fd, "", &st, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	/* the record moves to the new host inode; the guest keeps its inode number */
+	unlink_upper(c, in);
+	close(in->upper_fd);
+	set_upper(c, in, fd, &st);
+	return 0;
+}
+
 /* Copy up everything of lower directory ldir that the upper directory dfd does not hold or
  * hide; records the kernel knows are moved along. */
 static int copy_tree(struct fs_ctx *c, int dfd, const struct ovl_node *ldir, int depth)

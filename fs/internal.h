@@ -108,6 +108,10 @@ void fs_forget(struct fs_ctx *c, struct fs_inode *in, uint64_t n);
 int fs_copy_up(struct fs_ctx *c, struct fs_inode *in, bool has_data);
 /* Copy up a directory with everything below it, each directory made opaque, so it can move. */
 int fs_copy_up_tree(struct fs_ctx *c, struct fs_inode *in);
+/* Store the copied-up symlink record in as a regular file holding its target (meta.h), so it
+ * can carry an owner and xattrs, with metadata a (NULL: root:root); one stored so already just
+ * gets a (when not NULL). Returns 0 or a negative errno. */
+int fs_symlink_to_file(struct fs_ctx *c, struct fs_inode *in, const struct ovl_attr *a);
 /* Take the record off the tree (its name was removed or replaced). */
 void fs_detach(struct fs_ctx *c, struct fs_inode *in);
 /* A new upper entry made by the guest in dir: record it (fd is taken). */

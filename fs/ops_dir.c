@@ -163,7 +163,8 @@ static int snapshot(struct fs_ctx *c, struct fs_inode *dir, struct dir_snap *s)
 			const struct ovl_node *lc = ldir ? ovl_node_child(ldir, nm) : NULL;
 			if (!rec && lc && S_ISDIR(lc->attr.mode) && de->d_type == DT_DIR)
 				ino = lc->ino;
-			/* a guest device, fifo or socket is an empty regular file on the host */
+			/* a guest device, fifo or socket is an empty regular file on the host, a
+			 * symlink with an owner a file holding its target */
 			r = snap_add(s, nm, ino, de->d_type == DT_REG ? DT_UNKNOWN : de->d_type);
 		}
 		closedir(d);
@@ -442,14 +443,14 @@ static void do_symlink(fuse_req_t req, const char *link, fuse_ino_t parent, cons
 	struct fs_ctx *c = fs_ctx(req);
 	struct fs_inode *dir = fs_inode(req, parent);
 	struct fuse_entry_param e;
+	struct ovl_attr a = {.mode = S_IFLNK | 0777};
+	fs_new_owner(c, req, &a);
 	bool had_lower;
 	int fd = -1;
 	LOCK(c);
 	int r = prepare_create(c, dir, name, &had_lower);
-	if (!r && symlinkat(link, dir->upper_fd, name))
-		r = -errno;
 	if (!r)
-		r = upper_open_path(dir->upper_fd, name, &fd);
+		r = upper_symlink(c->upper, dir->upper_fd, name, link, &a, &fd);
 	if (!r)
 		r = finish_create(c, dir, name, fd, &e);
 	UNLOCK(c);
@@ -469,6 +470,10 @@ static void do_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent, const 
 	int r = S_ISDIR(in->type) ? -EPERM : prepare_create(c, dir, newname, &had_lower);
 	if (!r)
 		r = fs_copy_up(c, in, true);
+	/* the names of a symlink share one inode, so one owner: a host symlink keeps none, the
+	 * stored form does (meta.h) */
+	if (!r && S_ISLNK(in->type))
+		r = fs_symlink_to_file(c, in, NULL);
 	if (!r) {
 		char p[64];
 		snprintf(p, sizeof(p), "/proc/self/fd/%d", in->upper_fd);

@@ -84,9 +84,10 @@ static int setattr_locked(struct fs_ctx *c, struct fs_inode *in, struct stat *at
 		if (to_set & FUSE_SET_ATTR_GID)
 			a.gid = attr->st_gid;
 		r = upper_set_override(in->upper_fd, &a);
-		/* a symlink carries no xattrs: its owner stays root:root (docs/mount.md) */
+		/* a host symlink keeps no xattrs: one owned by anyone but root becomes a file
+		 * holding its target (meta.h); root:root needs nothing stored */
 		if (r == -ENOTSUP && S_ISLNK(in->type))
-			r = 0;
+			r = a.uid || a.gid ? fs_symlink_to_file(c, in, &a) : 0;
 		if (r)
 			return r;
 	}
@@ -382,11 +383,9 @@ static void do_readlink(fuse_req_t req, fuse_ino_t ino)
 	if (!S_ISLNK(in->type)) {
 		r = -EINVAL;
 	} else if (in->upper_fd >= 0) {
-		ssize_t n = readlinkat(in->upper_fd, "", buf, sizeof(buf) - 1);
+		ssize_t n = upper_readlink(in->upper_fd, buf, sizeof(buf));
 		if (n < 0)
-			r = -errno;
-		else
-			buf[n] = '\0';
+			r = (int)n;
 	} else {
 		snprintf(buf, sizeof(buf), "%s",
 			 in->lower->link_target ? in->lower->link_target : "");

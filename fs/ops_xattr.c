@@ -134,9 +134,11 @@ static void do_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name, const 
 	}
 	LOCK(c);
 	int r = fs_copy_up(c, in, true);
+	/* a host symlink keeps no xattrs: store it as a file holding its target (meta.h) */
+	if (!r && S_ISLNK(in->type))
+		r = fs_symlink_to_file(c, in, NULL);
 	if (!r)
-		r = S_ISLNK(in->type) ? -ENOTSUP
-				      : upper_setxattr(in->upper_fd, name, value, size, flags);
+		r = upper_setxattr(in->upper_fd, name, value, size, flags);
 	UNLOCK(c);
 	fuse_reply_err(req, -r);
 }
@@ -157,7 +159,7 @@ static void do_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
 	if (!r)
 		r = fs_copy_up(c, in, true);
 	if (!r)
-		r = S_ISLNK(in->type) ? -ENOTSUP : upper_removexattr(in->upper_fd, name);
+		r = upper_removexattr(in->upper_fd, name);
 	UNLOCK(c);
 	fuse_reply_err(req, -r);
 }

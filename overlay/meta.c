@@ -3,11 +3,13 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
+#include <unistd.h>
 
 int meta_override_parse(const char *val, size_t len, struct ovl_attr *a)
 {
@@ -36,6 +38,32 @@ int meta_override_format(const struct ovl_attr *a, char *buf, size_t size)
 		return snprintf(buf, size, "%u:%u:0%o:%u:%u", a->uid, a->gid, a->mode,
 				a->rdev_major, a->rdev_minor);
 	return snprintf(buf, size, "%u:%u:0%o", a->uid, a->gid, a->mode);
+}
+
+ssize_t meta_read_link_file(int fd, char *buf, size_t size)
+{
+	if (size < PATH_MAX)
+		return -EINVAL;
+	size_t len = 0;
+	/* one byte more than a target may have, to tell a too long one */
+	while (len < PATH_MAX) {
+		ssize_t n = pread(fd, buf + len, PATH_MAX - len, (off_t)len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (len >= PATH_MAX)
+		return -ENAMETOOLONG;
+	if (!len)
+		return -ENOENT; /* as symlink(2) refuses an empty target */
+	if (memchr(buf, '\0', len))
+		return -EINVAL;
+	buf[len] = '\0';
+	return (ssize_t)len;
 }
 
 bool meta_is_whiteout(const char *name)

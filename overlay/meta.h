@@ -6,11 +6,17 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "view.h"
 
 /* "UID:GID:MODE[:MAJOR:MINOR]", MODE in octal with the file type bits (020644 is a char
- * device stored as an empty regular file). */
+ * device stored as an empty regular file).
+ * Linux keeps no user. xattrs on symlinks, so a symlink whose owner is not 0:0 or that carries
+ * guest xattrs is stored as a regular file whose content is the link target (1 to PATH_MAX-1
+ * bytes, no NUL) and whose override says 0120777 ("1000:1000:0120777"). A symlink owned by 0:0
+ * without xattrs stays a real host symlink; one stored as a file stays so, even when chowned
+ * back to 0:0. */
 #define META_XATTR_OVERRIDE "user.rootfs-fuse.override_stat"
 /* A guest xattr NAME (security.capability, trusted.x, user.y) is stored as this prefix+NAME. */
 #define META_XATTR_PREFIX "user.rootfs-fuse.xattr."
@@ -33,6 +39,12 @@ int meta_override_format(const struct ovl_attr *a, char *buf, size_t size);
  * array). Filesystems without xattr support give an empty list. Returns 0 or -errno. */
 int meta_read_xattrs(const char *path, struct ovl_xattr **out, size_t *n,
 		     struct ovl_attr *override, bool *has_override);
+
+/* Read the target of a symlink stored as a regular file (see META_XATTR_OVERRIDE) from fd,
+ * open for reading, at offset 0, into buf (size bytes, at least PATH_MAX), NUL-terminated.
+ * Returns the target's length, -ENAMETOOLONG for PATH_MAX bytes or more, -ENOENT for an empty
+ * target, -EINVAL for one holding a NUL byte, or another negative errno from read(2). */
+ssize_t meta_read_link_file(int fd, char *buf, size_t size);
 
 /* Is name a whiteout (".wh.X" other than the opaque marker)? */
 bool meta_is_whiteout(const char *name);

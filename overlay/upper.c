@@ -20,16 +20,10 @@
 
 #include "meta.h"
 #include "state.h"
+#include "upper_int.h"
 
 #define COPY_CHUNK (1u << 20)
 #define PROBE_XATTR "user.rootfs-fuse.probe"
-
-struct ovl_upper {
-	int root_fd; /* O_PATH of STATE/upper */
-	int work_fd; /* O_PATH of STATE/work */
-	int lock_fd; /* STATE/work open for flock: one mount per state directory */
-	atomic_uint_fast64_t next_tmp;
-};
 
 /* "/proc/self/fd/N": the path calls without an *at() form (xattrs, utimes) take, which
  * reaches exactly the inode behind the descriptor, symlinks included. */
@@ -204,7 +198,8 @@ int upper_stat(int fd, struct upper_stat *out)
 	st->st_uid = a.uid;
 	st->st_gid = a.gid;
 	st->st_rdev = makedev(a.rdev_major, a.rdev_minor);
-	if (!S_ISREG(a.mode) && !S_ISDIR(a.mode)) {
+	/* a symlink stored as a file: its size is the target's length, as lstat(2) says */
+	if (!S_ISREG(a.mode) && !S_ISDIR(a.mode) && !S_ISLNK(a.mode)) {
 		st->st_size = 0;
 		st->st_blocks = 0;
 	}
@@ -248,7 +243,7 @@ int upper_reopen(int fd, int flags)
 	return nfd < 0 ? -errno : nfd;
 }
 
-static void tmp_name(struct ovl_upper *u, char buf[32])
+void upper_tmp_name(struct ovl_upper *u, char buf[32])
 {
 	snprintf(buf, 32, "cu.%llu", (unsigned long long)atomic_fetch_add(&u->next_tmp, 1));
 }
@@ -382,6 +377,19 @@ static int move_in(struct ovl_upper *u, const char *tmp, int dir_fd, const char 
 	return 0;
 }
 
+int upper_put_meta(int fd, const struct ovl_attr *a, const struct ovl_xattr *xs, size_t n)
+{
+	char val[96];
+	int len = meta_override_format(a, val, sizeof(val));
+	if (fsetxattr(fd, META_XATTR_OVERRIDE, val, (size_t)len, 0))
+		return -errno;
+	int r = put_xattrs(fd, xs, n);
+	if (r)
+		return r;
+	struct timespec ts[2] = {{a->mtime_sec, a->mtime_nsec}, {a->mtime_sec, a->mtime_nsec}};
+	return futimens(fd, ts) ? -errno : 0;
+}
+
 static void drop_tmp(struct ovl_upper *u, const char *tmp, bool is_dir)
 {
 	if (is_dir) {
@@ -398,10 +406,11 @@ static int copy_up(struct ovl_upper *u, int dir_fd, const char *name, const stru
 		   bool has_data, bool is_opaque, bool keep_times, int *out_fd, struct rf_err *err)
 {
 	char tmp[32];
-	tmp_name(u, tmp);
+	upper_tmp_name(u, tmp);
 	mode_t type = n->attr.mode & S_IFMT;
 	int fd = -1, r = 0;
-	if (S_ISLNK(type)) {
+	bool is_stored_link = S_ISLNK(type) && upper_link_needs_file(&n->attr, n->n_xattrs);
+	if (S_ISLNK(type) && !is_stored_link) {
 		if (symlinkat(n->link_target ? n->link_target : "", u->work_fd, tmp))
 			return rf_err_errno(err, errno, "copy-up of /%s", name);
 		struct timespec ts[2] = {{n->attr.mtime_sec, n->attr.mtime_nsec},
@@ -422,6 +431,7 @@ static int copy_up(struct ovl_upper *u, int dir_fd, const char *name, const stru
 				close(m);
 		}
 	} else {
+		/* created with its real mode (the daemon runs with umask 0) */
 		fd = openat(u->work_fd, tmp, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC,
 			    upper_real_mode(n->attr.mode));
 	}
@@ -431,17 +441,10 @@ static int copy_up(struct ovl_upper *u, int dir_fd, const char *name, const stru
 	}
 	if (!r && S_ISREG(type) && has_data && n->attr.size)
 		r = copy_data(n, fd, err);
+	if (!r && is_stored_link && (r = upper_put_link_target(fd, n->link_target)))
+		r = rf_err_errno(err, -r, "copy-up of /%s: symlink target", name);
 	if (!r) {
-		/* created with its real mode (the daemon runs with umask 0): only xattrs to set */
-		char val[96];
-		int len = meta_override_format(&n->attr, val, sizeof(val));
-		int e = fsetxattr(fd, META_XATTR_OVERRIDE, val, (size_t)len, 0) ? -errno : 0;
-		if (!e)
-			e = put_xattrs(fd, n->xattrs, n->n_xattrs);
-		struct timespec ts[2] = {{n->attr.mtime_sec, n->attr.mtime_nsec},
-					 {n->attr.mtime_sec, n->attr.mtime_nsec}};
-		if (!e && futimens(fd, ts))
-			e = -errno;
+		int e = upper_put_meta(fd, &n->attr, n->xattrs, n->n_xattrs);
 		if (e)
 			r = rf_err_errno(err, -e, "copy-up of /%s: metadata", name);
 	}
@@ -467,6 +470,15 @@ int upper_copy_up(struct ovl_upper *u, int dir_fd, const char *name, const struc
 		  bool has_data, bool is_opaque, int *out_fd, struct rf_err *err)
 {
 	return copy_up(u, dir_fd, name, n, has_data, is_opaque, true, out_fd, err);
+}
+
+int upper_symlink(struct ovl_upper *u, int dir_fd, const char *name, const char *target,
+		  const struct ovl_attr *a, int *out_fd)
+{
+	struct ovl_node n = {.name = (char *)name, .attr = *a, .link_target = (char *)target};
+	n.attr.mode = S_IFLNK | 0777;
+	struct rf_err err = {0};
+	return copy_up(u, dir_fd, name, &n, false, false, false, out_fd, &err);
 }
 
 int upper_create(struct ovl_upper *u, int dir_fd, const char *name, const struct ovl_attr *a,

@@ -48,9 +48,31 @@ mode_t upper_real_mode(mode_t mode);
 int upper_stat(int fd, struct upper_stat *out);
 
 /* Replace the guest metadata of the entry behind fd (mode with type bits, uid, gid, rdev) and
- * give the host file upper_real_mode. Symlinks cannot carry user. xattrs: -ENOTSUP (the caller
- * decides). Returns 0 or a negative errno. */
+ * give the host file upper_real_mode. A host symlink cannot carry user. xattrs: -ENOTSUP (the
+ * caller decides; upper_store_symlink turns it into a file that can). Returns 0 or a negative
+ * errno. */
 int upper_set_override(int fd, const struct ovl_attr *a);
+
+/* Must a symlink with metadata a and n_xattrs guest xattrs be stored as a regular file holding
+ * its target (meta.h), rather than as a host symlink (which keeps no user. xattrs)? True for
+ * an owner other than 0:0 or any xattr. */
+bool upper_link_needs_file(const struct ovl_attr *a, size_t n_xattrs);
+
+/* Target of the upper symlink behind fd, a host symlink or one stored as a file (meta.h), into
+ * buf (size bytes, at least PATH_MAX), NUL-terminated. Returns its length, -EINVAL when the
+ * entry is no symlink, -EIO for a stored target that is empty, too long or holds a NUL, or
+ * another negative errno. */
+ssize_t upper_readlink(int fd, char *buf, size_t size);
+
+/* Turn the host symlink behind O_PATH descriptor fd into the stored form (meta.h): a regular
+ * file holding the target with override a (its type forced to S_IFLNK|0777) and the symlink's
+ * mtime, built in STATE/work and renamed over the symlink's name, so a crash leaves one or the
+ * other; the parent directory's times are kept. The name is found from the descriptor (the
+ * one it was opened by, or moved to): a symlink with several hard links keeps its other names.
+ * On success *out_fd is an O_PATH descriptor of the new file (caller closes; fd still refers
+ * to the old symlink). Returns 0, -EINVAL (not a host symlink), -ESTALE (no longer in the upper
+ * layer) or another negative errno. */
+int upper_store_symlink(struct ovl_upper *u, int fd, const struct ovl_attr *a, int *out_fd);
 
 /* Open name in directory dir_fd as an O_PATH|O_NOFOLLOW descriptor (*out, caller closes).
  * Returns 0, -ENOENT or another negative errno. */
@@ -61,7 +83,8 @@ int upper_open_path(int dir_fd, const char *name, int *out);
 int upper_reopen(int fd, int flags);
 
 /* Copy lower node n up as dir_fd/name: built in STATE/work with the guest's metadata (override
- * xattr, mapped xattrs, times) and, when has_data, the content (holes kept), then renamed into
+ * xattr, mapped xattrs, times) and, when has_data, the content (holes kept); a symlink with an
+ * owner or xattrs is stored as a file (upper_link_needs_file). Then renamed into
  * place without replacing anything (-EEXIST). Directories are created empty; with is_opaque the
  * opaque marker is put inside. dir_fd's times are restored afterwards: a copy-up is no change
  * the guest can see. On success *out_fd (may be NULL) is an O_PATH descriptor of the new entry
@@ -76,6 +99,13 @@ int upper_copy_up(struct ovl_upper *u, int dir_fd, const char *name, const struc
  * On success *out_fd is an O_PATH descriptor (caller closes). */
 int upper_create(struct ovl_upper *u, int dir_fd, const char *name, const struct ovl_attr *a,
 		 bool is_opaque, int *out_fd);
+
+/* Create the symlink dir_fd/name -> target for the guest with owner a->uid:a->gid and mtime
+ * (a's type and mode are ignored: 0777): a host symlink when upper_link_needs_file says no,
+ * else stored as a file. Built in STATE/work and renamed in; -EEXIST when name exists. On
+ * success *out_fd is an O_PATH descriptor (caller closes). Returns 0 or a negative errno. */
+int upper_symlink(struct ovl_upper *u, int dir_fd, const char *name, const char *target,
+		  const struct ovl_attr *a, int *out_fd);
 
 /* Create a regular file dir_fd/name and return it open with flags (O_CREAT|O_EXCL implied) in
  * *out_fd, and an O_PATH descriptor in *out_path. Returns 0 or a negative errno. */

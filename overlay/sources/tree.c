@@ -1,10 +1,12 @@
 /* The tree layer: a host directory as a lower layer, `tree DIR [owner=root|host]`. Symlinks
  * are kept as symlinks and never followed, so nothing outside DIR is read. It honours the
  * upper layer's conventions (meta.h): OCI whiteouts, opaque directories, override_stat and
- * mapped xattrs, so an old upper directory stacks as a lower layer. */
+ * mapped xattrs, symlinks stored as files, so an old upper directory stacks as a lower
+ * layer. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +25,29 @@ struct tree_ctx {
 	bool keep_host_owner;
 	struct rf_err *err;
 };
+
+/* The target of a symlink stored as a regular file (meta.h). Returns its length or a negative
+ * errno with a message naming the file. */
+static int read_stored_link(struct tree_ctx *c, const char *host, char *buf, size_t size)
+{
+	int fd = open(host, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return rf_err_errno(c->err, errno, "%s", host);
+	ssize_t n = meta_read_link_file(fd, buf, size);
+	close(fd);
+	if (n == -ENAMETOOLONG)
+		return rf_err_set(c->err, ENAMETOOLONG,
+				  "%s: stored symlink target longer than %d bytes", host,
+				  PATH_MAX - 1);
+	if (n == -ENOENT)
+		return rf_err_set(c->err, EINVAL, "%s: stored symlink target is empty", host);
+	if (n == -EINVAL)
+		return rf_err_set(c->err, EINVAL, "%s: stored symlink target holds a NUL byte",
+				  host);
+	if (n < 0)
+		return rf_err_errno(c->err, (int)-n, "%s", host);
+	return (int)n;
+}
 
 static int put_one(struct tree_ctx *c, const char *host, const char *guest, const struct stat *st)
 {
@@ -48,7 +73,8 @@ static int put_one(struct tree_ctx *c, const char *host, const char *guest, cons
 		.n_xattrs = nx,
 	};
 	if (has_over) {
-		/* a device, fifo or socket of the guest is stored as an empty regular file */
+		/* a device, fifo or socket of the guest is stored as an empty regular file, a
+		 * symlink with an owner as a regular file holding its target */
 		e.attr.uid = over.uid;
 		e.attr.gid = over.gid;
 		e.attr.mode = over.mode;
@@ -61,7 +87,13 @@ static int put_one(struct tree_ctx *c, const char *host, const char *guest, cons
 		if (!S_ISREG(over.mode))
 			e.attr.size = 0;
 	}
-	if (S_ISREG(e.attr.mode)) {
+	if (S_ISLNK(e.attr.mode) && S_ISREG(st->st_mode)) {
+		r = read_stored_link(c, host, target, sizeof(target));
+		if (r < 0)
+			goto out;
+		e.attr.size = (uint64_t)r;
+		e.link_target = target;
+	} else if (S_ISREG(e.attr.mode)) {
 		e.src.kind = e.attr.size ? OVL_SRC_HOST : OVL_SRC_NONE;
 		e.src.host_path = (char *)host;
 		e.src.stamp = ovl_host_stamp_of(st);

@@ -1,7 +1,8 @@
 /* Unit tests of the upper layer (overlay/upper.c): copy-up keeps content, holes, metadata and
  * xattrs and leaves the parent's times alone; created device nodes, whiteouts and opaque
  * directories read back through the tree layer (ovl_view_build_upper) as the guest saw them;
- * work/ is emptied at open; xattr names are mapped. */
+ * work/ is emptied at open; xattr names are mapped; symlinks with an owner are stored as files
+ * holding their target (copy-up, creation, conversion in place) and read back. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +12,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -222,12 +224,110 @@ static void test_work_emptied_and_xattr_names(void **state)
 	teardown(&f);
 }
 
+/* Is the upper entry dir/name a regular file (the stored form of a symlink)? */
+static bool is_stored(int dir_fd, const char *name)
+{
+	struct stat st;
+	assert_int_equal(fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW), 0);
+	return S_ISREG(st.st_mode);
+}
+
+static void test_symlinks_with_owners(void **state)
+{
+	(void)state;
+	struct fixture f;
+	setup(&f);
+	const char *spec = "tree ./t\n"
+			   "slink /etc/owned ../srv/target 0777 1000 1000\n"
+			   "slink /etc/plain /bin/sh 0777 0 0\n";
+	ovl_view_free(f.lower);
+	f.lower = build(f.dir, spec, NULL);
+	/* copy-up: an owned lower symlink is stored as a file, a root-owned one stays a symlink */
+	assert_int_equal(copy_up_path(&f, "etc", "etc/owned", true), 0);
+	assert_int_equal(copy_up_path(&f, "etc", "etc/plain", true), 0);
+	int etc = openat(upper_root_fd(f.u), "etc", O_PATH | O_DIRECTORY);
+	assert_true(etc >= 0);
+	assert_true(is_stored(etc, "owned"));
+	assert_false(is_stored(etc, "plain"));
+	int fd = -1;
+	char buf[PATH_MAX];
+	struct upper_stat us;
+	assert_int_equal(upper_open_path(etc, "owned", &fd), 0);
+	assert_int_equal(upper_readlink(fd, buf, sizeof(buf)), 13);
+	assert_string_equal(buf, "../srv/target");
+	assert_int_equal(upper_stat(fd, &us), 0);
+	assert_int_equal(us.st.st_mode, S_IFLNK | 0777);
+	assert_int_equal(us.st.st_uid, 1000);
+	assert_int_equal(us.st.st_size, 13);
+	close(fd);
+	/* chown of a host symlink: renamed over by its stored form, mtime and parent times kept */
+	assert_int_equal(upper_open_path(etc, "plain", &fd), 0);
+	struct ovl_attr a = {.mode = S_IFLNK | 0777, .uid = 5, .gid = 6};
+	assert_int_equal(upper_set_override(fd, &a), -ENOTSUP);
+	struct timespec ts[2] = {{1200000000, 0}, {1200000000, 0}};
+	assert_int_equal(utimensat(etc, "plain", ts, AT_SYMLINK_NOFOLLOW), 0);
+	struct stat before, after;
+	assert_int_equal(fstatat(etc, "", &before, AT_EMPTY_PATH), 0);
+	int nfd = -1;
+	assert_int_equal(upper_store_symlink(f.u, fd, &a, &nfd), 0);
+	assert_int_equal(fstatat(etc, "", &after, AT_EMPTY_PATH), 0);
+	assert_int_equal(before.st_mtim.tv_sec, after.st_mtim.tv_sec);
+	assert_int_equal(before.st_mtim.tv_nsec, after.st_mtim.tv_nsec);
+	assert_true(is_stored(etc, "plain"));
+	assert_int_equal(upper_readlink(nfd, buf, sizeof(buf)), 7);
+	assert_string_equal(buf, "/bin/sh");
+	assert_int_equal(upper_stat(nfd, &us), 0);
+	assert_int_equal(us.st.st_uid, 5);
+	assert_int_equal(us.st.st_gid, 6);
+	assert_int_equal(us.st.st_mtim.tv_sec, 1200000000);
+	/* the old descriptor names nothing in the upper layer any more */
+	assert_int_equal(upper_store_symlink(f.u, fd, &a, &nfd), -ESTALE);
+	close(fd);
+	close(nfd);
+	/* a new symlink: a host symlink for root, stored for anyone else */
+	struct ovl_attr root = {0}, user = {.uid = 1000, .gid = 100};
+	assert_int_equal(upper_symlink(f.u, etc, "r", "x", &root, &fd), 0);
+	close(fd);
+	assert_int_equal(upper_symlink(f.u, etc, "u", "y/z", &user, &fd), 0);
+	close(fd);
+	assert_int_equal(upper_symlink(f.u, etc, "u", "y/z", &user, &fd), -EEXIST);
+	assert_false(is_stored(etc, "r"));
+	assert_true(is_stored(etc, "u"));
+	close(etc);
+	char *w = tu_path(f.state, "work");
+	DIR *d = opendir(w);
+	int n = 0;
+	while (readdir(d))
+		n++;
+	closedir(d);
+	assert_int_equal(n, 2); /* nothing left in work/ */
+	free(w);
+	/* the tree layer reads every one back as the guest saw it */
+	struct ovl_view *v = build(f.dir, spec, f.upper);
+	const struct ovl_node *o = ovl_view_lookup(v, "etc/owned");
+	assert_int_equal(o->attr.mode, S_IFLNK | 0777);
+	assert_int_equal(o->attr.uid, 1000);
+	assert_string_equal(o->link_target, "../srv/target");
+	const struct ovl_node *p = ovl_view_lookup(v, "etc/plain");
+	assert_int_equal(p->attr.uid, 5);
+	assert_int_equal(p->attr.mtime_sec, 1200000000);
+	assert_string_equal(p->link_target, "/bin/sh");
+	const struct ovl_node *u = ovl_view_lookup(v, "etc/u");
+	assert_int_equal(u->attr.gid, 100);
+	assert_string_equal(u->link_target, "y/z");
+	assert_int_equal(u->attr.size, 3);
+	assert_string_equal(ovl_view_lookup(v, "etc/r")->link_target, "x");
+	ovl_view_free(v);
+	teardown(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_copy_up_keeps_everything),
 	    cmocka_unit_test(test_create_whiteout_opaque),
 	    cmocka_unit_test(test_work_emptied_and_xattr_names),
+	    cmocka_unit_test(test_symlinks_with_owners),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,6 +1,7 @@
 /* Unit tests of the merged view (overlay/view.c, build.c, sources/tree.c, entries.c):
  * newest wins, directories merge, whiteouts and opaque directories, symlinked parents
- * resolved inside the view, a stable sorted walk, hard links, content reads. */
+ * resolved inside the view, a stable sorted walk, hard links, content reads, symlinks stored
+ * as files by the upper layer (and bad stored targets refused). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,8 @@
 
 #include <cmocka.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
@@ -348,6 +351,93 @@ static void test_tree_symlink_is_not_followed(void **state)
 	tu_rmtree(d);
 }
 
+/* A stored symlink (meta.h): file t/NAME holding len bytes of content, override value ov.
+ * Returns false when the filesystem keeps no user xattrs. */
+static bool put_stored_link(const char *d, const char *name, const char *content, size_t len,
+			    const char *ov)
+{
+	char rel[64];
+	snprintf(rel, sizeof(rel), "t/%s", name);
+	char *p = tu_path(d, rel);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(content, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+	bool has_xattrs = !setxattr(p, META_XATTR_OVERRIDE, ov, strlen(ov), 0);
+	free(p);
+	return has_xattrs;
+}
+
+static void test_tree_stored_symlink(void **state)
+{
+	(void)state;
+	char *d = tu_mkdtemp();
+	mkdirs(d, "t");
+	mkdirs(d, "t/a");
+	free(tu_write(d, "t/a/b", "x"));
+	if (!put_stored_link(d, "l", "a/b", 3, "1000:1000:0120777")) {
+		tu_rmtree(d);
+		skip();
+	}
+	struct rf_err err = {0};
+	struct ovl_view *v = tu_build(d, "tree t\n", &err);
+	assert_non_null(v);
+	struct ovl_node *n = ovl_view_lookup(v, "l");
+	assert_non_null(n);
+	assert_int_equal(n->attr.mode, S_IFLNK | 0777);
+	assert_int_equal(n->attr.uid, 1000);
+	assert_int_equal(n->attr.gid, 1000);
+	assert_int_equal(n->attr.size, 3);
+	assert_string_equal(n->link_target, "a/b");
+	assert_int_equal(n->src.kind, OVL_SRC_NONE);
+	assert_int_equal(n->hardlink_key, 0);
+	/* it resolves inside the view like any symlink */
+	assert_ptr_equal(ovl_view_resolve(v, "l", true), ovl_view_lookup(v, "a/b"));
+	ovl_view_free(v);
+	tu_rmtree(d);
+}
+
+/* Each bad stored target fails the build with one message naming the file. */
+static void expect_bad_stored_link(const char *content, size_t len, const char *why)
+{
+	char *d = tu_mkdtemp();
+	mkdirs(d, "t");
+	if (!put_stored_link(d, "bad", content, len, "1000:1000:0120777")) {
+		tu_rmtree(d);
+		skip();
+	}
+	struct rf_err err = {0};
+	assert_null(tu_build(d, "tree t\n", &err));
+	char *p = tu_path(d, "t/bad");
+	char want[PATH_MAX + 128];
+	snprintf(want, sizeof(want), "%s: %s", p, why);
+	assert_non_null(strstr(err.msg, want));
+	assert_null(strchr(err.msg, '\n'));
+	free(p);
+	tu_rmtree(d);
+}
+
+static void test_tree_stored_symlink_bad_target(void **state)
+{
+	(void)state;
+	char *big = malloc(PATH_MAX);
+	memset(big, 'a', PATH_MAX);
+	expect_bad_stored_link(big, PATH_MAX, "stored symlink target longer than 4095 bytes");
+	/* PATH_MAX-1 bytes is the longest target there is: accepted */
+	char *d = tu_mkdtemp();
+	mkdirs(d, "t");
+	assert_true(put_stored_link(d, "max", big, PATH_MAX - 1, "0:0:0120777"));
+	struct rf_err err = {0};
+	struct ovl_view *v = tu_build(d, "tree t\n", &err);
+	assert_non_null(v);
+	assert_int_equal(ovl_view_lookup(v, "max")->attr.size, PATH_MAX - 1);
+	ovl_view_free(v);
+	tu_rmtree(d);
+	free(big);
+	expect_bad_stored_link("a\0b", 3, "stored symlink target holds a NUL byte");
+	expect_bad_stored_link("", 0, "stored symlink target is empty");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -362,6 +452,8 @@ int main(void)
 		cmocka_unit_test(test_control_dir_name_is_reserved),
 		cmocka_unit_test(test_tree_override_stat_and_xattrs),
 		cmocka_unit_test(test_tree_symlink_is_not_followed),
+		cmocka_unit_test(test_tree_stored_symlink),
+		cmocka_unit_test(test_tree_stored_symlink_bad_target),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
