@@ -262,6 +262,7 @@ static int cpio_close(struct exp_ctx *c)
 	if (!r && s->cache) {
 		memo_save(s->memo); /* a shortcut only: its failure costs a re-read next time */
 		segcache_trim(s->cache);
+		segcache_save(s->cache); /* a shortcut as well */
 	}
 	return r;
 }

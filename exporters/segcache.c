@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,11 +19,26 @@
 #define SEG_MAGIC "RFSEG001"
 #define SEG_HEADER 48
 #define SEG_SUBDIR "seg"
+/* "RFSEGV01", u64 count, u64 XXH3-64 of the records, then count u64 stamps (entry_stamp). */
+#define VERIFIED_FILE "verified"
+#define VERIFIED_MAGIC "RFSEGV01"
+#define VERIFIED_MAX (1u << 22)
+
+/* A set of u64 stamps (open addressing, 0 = empty slot). */
+struct stamp_set {
+	uint64_t *slot;
+	size_t cap, n; /* cap: a power of two */
+};
 
 struct seg_cache {
 	char *dir;     /* the cache directory */
 	char *seg_dir; /* dir/seg */
 	uint64_t bound_bytes;
+	/* Stamps of entries whose payload checksum held: read from VERIFIED_FILE (trusted), and
+	 * those this run checked or wrote (saved by segcache_save). */
+	struct stamp_set trusted, fresh;
+	pthread_mutex_t lock; /* guards fresh */
+	bool has_lock;
 };
 
 static int mkdir_p(char *path)
@@ -41,6 +57,132 @@ static int mkdir_p(char *path)
 	return 0;
 }
 
+static bool set_has(const struct stamp_set *t, uint64_t k)
+{
+	for (size_t i = k & (t->cap - 1); t->cap && t->slot[i]; i = (i + 1) & (t->cap - 1))
+		if (t->slot[i] == k)
+			return true;
+	return false;
+}
+
+/* Add k (nonzero) to t, growing it at half full. Returns 0 or -ENOMEM. */
+static int set_add(struct stamp_set *t, uint64_t k)
+{
+	if (set_has(t, k))
+		return 0;
+	if (2 * (t->n + 1) > t->cap) {
+		struct stamp_set g = {.cap = t->cap ? 2 * t->cap : 256};
+		if (!(g.slot = calloc(g.cap, sizeof(*g.slot))))
+			return -ENOMEM;
+		for (size_t i = 0; i < t->cap; i++)
+			if (t->slot[i])
+				set_add(&g, t->slot[i]);
+		free(t->slot);
+		*t = g;
+	}
+	size_t i = k & (t->cap - 1);
+	while (t->slot[i])
+		i = (i + 1) & (t->cap - 1);
+	t->slot[i] = k;
+	t->n++;
+	return 0;
+}
+
+/* The stamp of an entry file: its key with the (inode, size, mtime, ctime) fstat gives. Any
+ * write to the file, or its replacement, changes the ctime, so an entry whose stamp was
+ * recorded after a successful check holds the same bytes: the trust the content-hash memo
+ * already puts in (inode, size, mtime, ctime) for host files. */
+static uint64_t entry_stamp(const uint8_t key[16], const struct stat *st)
+{
+	uint8_t b[16 + 5 * 8];
+	int64_t f[] = {(int64_t)st->st_dev, (int64_t)st->st_ino, (int64_t)st->st_size,
+		       (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec,
+		       (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec};
+	memcpy(b, key, 16);
+	memcpy(b + 16, f, sizeof(f));
+	uint64_t k = XXH3_64bits(b, sizeof(b));
+	return k ? k : 1;
+}
+
+static void record_fresh(struct seg_cache *c, const uint8_t key[16], int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st))
+		return;
+	pthread_mutex_lock(&c->lock);
+	set_add(&c->fresh, entry_stamp(key, &st)); /* out of memory: checked again next time */
+	pthread_mutex_unlock(&c->lock);
+}
+
+/* Load the stamps of the last run; a missing or damaged file leaves the set empty. */
+static void load_verified(struct seg_cache *c)
+{
+	char *path = NULL;
+	if (asprintf(&path, "%s/" VERIFIED_FILE, c->dir) < 0)
+		return;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	free(path);
+	if (fd < 0)
+		return;
+	uint8_t head[24];
+	uint64_t count = 0, sum = 0, *recs = NULL;
+	if (pread(fd, head, sizeof(head), 0) != (ssize_t)sizeof(head) ||
+	    memcmp(head, VERIFIED_MAGIC, 8))
+		goto out;
+	memcpy(&count, head + 8, 8);
+	memcpy(&sum, head + 16, 8);
+	if (count > VERIFIED_MAX || !(recs = malloc(count * 8 + 1)) ||
+	    pread(fd, recs, count * 8, sizeof(head)) != (ssize_t)(count * 8) ||
+	    XXH3_64bits(recs, count * 8) != sum)
+		goto out;
+	for (uint64_t i = 0; i < count; i++)
+		if (recs[i] && set_add(&c->trusted, recs[i]))
+			break;
+out:
+	free(recs);
+	close(fd);
+}
+
+int segcache_save(struct seg_cache *c)
+{
+	char *path = NULL, *tmp = NULL;
+	uint64_t *recs = malloc(c->fresh.n * 8 + 1);
+	int r = 0;
+	if (!recs || asprintf(&path, "%s/" VERIFIED_FILE, c->dir) < 0 ||
+	    asprintf(&tmp, "%s/.tmp.XXXXXX", c->dir) < 0) {
+		r = -ENOMEM;
+		goto out;
+	}
+	uint64_t count = 0;
+	for (size_t i = 0; i < c->fresh.cap; i++)
+		if (c->fresh.slot[i])
+			recs[count++] = c->fresh.slot[i];
+	uint64_t sum = XXH3_64bits(recs, count * 8);
+	uint8_t head[24];
+	memcpy(head, VERIFIED_MAGIC, 8);
+	memcpy(head + 8, &count, 8);
+	memcpy(head + 16, &sum, 8);
+	int fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (write(fd, head, sizeof(head)) != (ssize_t)sizeof(head) ||
+	    write(fd, recs, count * 8) != (ssize_t)(count * 8))
+		r = -EIO;
+	if (close(fd) && !r)
+		r = -errno;
+	if (!r && rename(tmp, path))
+		r = -errno;
+	if (r)
+		unlink(tmp);
+out:
+	free(recs);
+	free(path);
+	free(tmp);
+	return r;
+}
+
 int segcache_open(const char *dir, uint64_t bound_bytes, struct seg_cache **out, struct rf_err *err)
 {
 	struct seg_cache *c = calloc(1, sizeof(*c));
@@ -51,12 +193,15 @@ int segcache_open(const char *dir, uint64_t bound_bytes, struct seg_cache **out,
 		return rf_err_set(err, ENOMEM, "out of memory");
 	}
 	c->bound_bytes = bound_bytes ? bound_bytes : SEGCACHE_DEFAULT_BYTES;
+	pthread_mutex_init(&c->lock, NULL);
+	c->has_lock = true;
 	int r = mkdir_p(c->seg_dir);
 	if (r) {
 		segcache_free(c);
 		return rf_err_set(err, -r, "%s: cannot create the cache directory: %s", dir,
 				  strerror(-r));
 	}
+	load_verified(c);
 	*out = c;
 	return 0;
 }
@@ -126,7 +271,7 @@ int segcache_open_entry(struct seg_cache *c, const uint8_t key[16], struct seg_h
 		memcpy(&hsum, hd + 40, 8);
 		ok = !memcmp(hd, SEG_MAGIC, 8) && !memcmp(hd + 8, key, 16) &&
 		     XXH3_64bits(hd, 40) == hsum && (uint64_t)st.st_size == SEG_HEADER + len &&
-		     payload_ok(h->fd, len, sum);
+		     (set_has(&c->trusted, entry_stamp(key, &st)) || payload_ok(h->fd, len, sum));
 	}
 	if (!ok) {
 		segcache_close(h);
@@ -136,6 +281,7 @@ int segcache_open_entry(struct seg_cache *c, const uint8_t key[16], struct seg_h
 	h->offset = SEG_HEADER;
 	h->len = len;
 	futimens(h->fd, NULL); /* recently used, for segcache_trim */
+	record_fresh(c, key, h->fd); /* the stamp after the new mtime */
 	return 1;
 }
 
@@ -222,10 +368,14 @@ int segcache_put(struct seg_cache *c, const uint8_t key[16], const void *p, size
 		else
 			off += (size_t)n;
 	}
-	if (close(fd) && !r)
-		r = -errno;
 	if (!r && rename(tmp, path))
 		r = -errno;
+	if (!r)
+		record_fresh(c, key, fd); /* rename sets the ctime: stamp after it */
+	if (close(fd) && !r) {
+		r = -errno;
+		unlink(path); /* not known to be whole (its stamp names a removed inode) */
+	}
 	if (r)
 		unlink(tmp);
 	return r;
@@ -292,5 +442,9 @@ void segcache_free(struct seg_cache *c)
 		return;
 	free(c->dir);
 	free(c->seg_dir);
+	free(c->trusted.slot);
+	free(c->fresh.slot);
+	if (c->has_lock)
+		pthread_mutex_destroy(&c->lock);
 	free(c);
 }

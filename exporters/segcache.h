@@ -33,6 +33,9 @@ struct seg_hit {
 
 /* Open the entry stored under key, check its header, length and payload checksum (reading it
  * with pread, no mapping: page faults cost more than the copy) and mark it recently used.
+ * The payload is not read again when the entry's stamp (inode, size, mtime, ctime: any write
+ * or replacement changes the ctime) is the one recorded after its last check or write, as
+ * saved by segcache_save in the cache's "verified" file.
  * Returns 1 on a hit (*h filled: segcache_close it), 0 on a miss (an entry that fails its
  * checks is removed and counts as a miss). Thread-safe. */
 int segcache_open_entry(struct seg_cache *c, const uint8_t key[16], struct seg_hit *h);
@@ -51,6 +54,11 @@ int segcache_get(struct seg_cache *c, const uint8_t key[16], struct exp_buf *out
 /* Store len bytes at p under key (temporary file + rename). Best effort: returns 0 or a
  * negative errno that callers may ignore (the export does not depend on the cache). */
 int segcache_put(struct seg_cache *c, const uint8_t key[16], const void *p, size_t len);
+
+/* Save the stamps of the entries this cache object checked or wrote (temporary file +
+ * rename), so the next run trusts them while they stay untouched. Returns 0 or a negative
+ * errno; callers may ignore it (the entries are then checked in full next time). */
+int segcache_save(struct seg_cache *c);
 
 /* Remove least recently used entries (oldest mtime first) until the entries total at most
  * the bound. Returns 0 or a negative errno. */

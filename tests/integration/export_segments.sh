@@ -148,10 +148,22 @@ truncate -s $(($(stat -c %s "$cache/seg/$2") - 7)) "$cache/seg/$2"
 cmp "$T/repaired.cpio.gz" "$T/changed-ref.cpio.gz" || fail "a corrupt cache entry was served"
 cmp "$cache/seg/$1" "$T/good1" || fail "corrupt entry not rebuilt"
 cmp "$cache/seg/$2" "$T/good2" || fail "truncated entry not rebuilt"
+# an entry checked last time is trusted by its stamp (inode, size, mtime, ctime), recorded in
+# cache/verified; a corruption that even puts the mtime back still changes the ctime
+[ -s "$cache/verified" ] || fail "no cache/verified after an export"
+touch -r "$cache/seg/$1" "$T/mtime1"
+printf 'Y' | dd of="$cache/seg/$1" bs=1 seek=$((sz / 3)) conv=notrunc status=none
+touch -r "$T/mtime1" "$cache/seg/$1"
+"$RF" export "$T/g.spec" $SEG -o "$T/repaired2.cpio.gz"
+cmp "$T/repaired2.cpio.gz" "$T/changed-ref.cpio.gz" || fail "a corrupt entry with its old mtime was served"
+cmp "$cache/seg/$1" "$T/good1" || fail "corrupt entry with its old mtime not rebuilt"
+printf 'garbage' > "$cache/verified"
+"$RF" export "$T/g.spec" $SEG -o "$T/verified.cpio.gz"
+cmp "$T/verified.cpio.gz" "$T/changed-ref.cpio.gz" || fail "a damaged cache/verified changed the output"
 printf 'garbage' > "$cache/hashes"
 "$RF" export "$T/g.spec" $SEG -o "$T/memo.cpio.gz"
 cmp "$T/memo.cpio.gz" "$T/changed-ref.cpio.gz" || fail "a corrupt hash memo changed the output"
-ok "corrupt and truncated cache entries and memo are detected and rebuilt"
+ok "corrupt and truncated cache entries, memo and verified stamps are detected and rebuilt"
 
 # the bound: a small cache keeps under it, the output stays right
 "$RF" export "$T/g.spec" $SEG --cache-size 200K -o "$T/bounded.cpio.gz"
