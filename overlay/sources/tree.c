@@ -17,6 +17,7 @@
 #include "layer.h"
 #include "meta.h"
 #include "path.h"
+#include "tree_scan.h"
 #include "view.h"
 
 struct tree_ctx {
@@ -24,6 +25,7 @@ struct tree_ctx {
 	struct ovl_view *view;
 	bool keep_host_owner;
 	struct rf_err *err;
+	struct tree_scan *scan; /* read-ahead of the listings, NULL: list in the walk */
 };
 
 /* The target of a symlink stored as a regular file (meta.h). Returns its length or a negative
@@ -49,14 +51,16 @@ static int read_stored_link(struct tree_ctx *c, const char *host, char *buf, siz
 	return (int)n;
 }
 
-static int put_one(struct tree_ctx *c, const char *host, const char *guest, const struct stat *st)
+/* Put host (lstat'ed as st) into the view as guest; no_xattrs: the read-ahead found none. */
+static int put_one(struct tree_ctx *c, const char *host, const char *guest, const struct stat *st,
+		   bool no_xattrs)
 {
 	struct ovl_attr over;
 	bool has_over = false;
 	struct ovl_xattr *xs = NULL;
 	size_t nx = 0;
 	char target[PATH_MAX];
-	int r = meta_read_xattrs(host, &xs, &nx, &over, &has_over);
+	int r = no_xattrs ? 0 : meta_read_xattrs(host, &xs, &nx, &over, &has_over);
 	if (r)
 		return rf_err_errno(c->err, -r, "%s: reading xattrs", host);
 	struct ovl_entry e = {
@@ -118,80 +122,50 @@ out:
 	return r;
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
+#define MAX_DEPTH 4096
 
 static int walk_dir(struct tree_ctx *c, const char *host, const char *guest, int depth)
 {
-	if (depth > 4096)
+	if (depth > MAX_DEPTH)
 		return rf_err_set(c->err, ELOOP, "%s: directory tree too deep", host);
-	DIR *d = opendir(host);
-	if (!d)
-		return rf_err_errno(c->err, errno, "%s", host);
-	char **names = NULL;
-	size_t n = 0, cap = 0;
-	int r = 0;
-	struct dirent *de;
-	errno = 0;
-	while ((de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			char **nn = realloc(names, cap * sizeof(*nn));
-			if (!nn) {
-				r = rf_err_set(c->err, ENOMEM, "out of memory");
-				goto out;
-			}
-			names = nn;
-		}
-		if (!(names[n] = strdup(de->d_name))) {
-			r = rf_err_set(c->err, ENOMEM, "out of memory");
-			goto out;
-		}
-		n++;
+	struct scan_dir *sd = c->scan ? tree_scan_next(c->scan) : NULL;
+	if (!sd && c->scan) { /* the read-ahead gave up: list the rest here */
+		tree_scan_stop(c->scan);
+		c->scan = NULL;
 	}
-	if (errno) {
-		r = rf_err_errno(c->err, errno, "%s", host);
-		goto out;
-	}
-	if (n) /* qsort(NULL, 0, ...) is undefined (UBSan) */
-		qsort(names, n, sizeof(*names), name_cmp);
+	if (!sd && !(sd = tree_scan_list(host)))
+		return rf_err_set(c->err, ENOMEM, "out of memory");
+	int r = sd->err ? rf_err_errno(c->err, sd->err, "%s", host) : 0;
 	/* the opaque marker and whiteouts act on lower layers: apply them first */
-	for (size_t i = 0; i < n && !r; i++) {
-		if (!strcmp(names[i], META_OPAQUE_MARKER)) {
+	for (size_t i = 0; i < sd->n && !r; i++) {
+		const char *name = sd->e[i].name;
+		if (!strcmp(name, META_OPAQUE_MARKER)) {
 			r = ovl_view_make_opaque(c->view, c->layer, guest, c->err);
-		} else if (meta_is_whiteout(names[i])) {
-			char *g = path_join(guest, names[i] + strlen(META_WHITEOUT_PREFIX));
+		} else if (meta_is_whiteout(name)) {
+			char *g = path_join(guest, name + strlen(META_WHITEOUT_PREFIX));
 			r = g ? ovl_view_whiteout(c->view, g, c->err)
 			      : rf_err_set(c->err, ENOMEM, "out of memory");
 			free(g);
 		}
 	}
-	for (size_t i = 0; i < n && !r; i++) {
-		if (!strncmp(names[i], META_WHITEOUT_PREFIX, strlen(META_WHITEOUT_PREFIX)))
+	for (size_t i = 0; i < sd->n && !r; i++) {
+		const struct scan_entry *e = &sd->e[i];
+		if (!tree_scan_is_entry(e->name))
 			continue;
-		char *h = path_join(host, names[i]);
-		char *g = path_join(guest, names[i]);
-		struct stat st;
+		char *h = path_join(host, e->name);
+		char *g = path_join(guest, e->name);
 		if (!h || !g)
 			r = rf_err_set(c->err, ENOMEM, "out of memory");
-		else if (fstatat(dirfd(d), names[i], &st, AT_SYMLINK_NOFOLLOW))
-			r = rf_err_errno(c->err, errno, "%s", h);
+		else if (e->stat_err)
+			r = rf_err_errno(c->err, e->stat_err, "%s", h);
 		else
-			r = put_one(c, h, g, &st);
-		if (!r && S_ISDIR(st.st_mode))
+			r = put_one(c, h, g, &e->st, e->xattr_len == 0);
+		if (!r && S_ISDIR(e->st.st_mode))
 			r = walk_dir(c, h, g, depth + 1);
 		free(h);
 		free(g);
 	}
-out:
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
-	closedir(d);
+	tree_scan_dir_free(sd);
 	return r;
 }
 
@@ -211,9 +185,12 @@ static int tree_load(struct ovl_layer *layer, struct ovl_view *view, struct rf_e
 		return rf_err_errno(err, errno, "%s", layer->argv[0]);
 	if (!S_ISDIR(st.st_mode))
 		return rf_err_set(err, ENOTDIR, "%s: not a directory", layer->argv[0]);
-	int r = put_one(&c, real, "", &st);
+	int r = put_one(&c, real, "", &st, false);
+	if (!r && tree_scan_start(real, MAX_DEPTH, &c.scan))
+		c.scan = NULL; /* no thread: the walk lists each directory itself */
 	if (!r)
 		r = walk_dir(&c, real, "", 0);
+	tree_scan_stop(c.scan);
 	return r;
 }
 
