@@ -427,9 +427,16 @@ int segcache_trim(struct seg_cache *c)
 		total += files[n++].size;
 	}
 	qsort(files, n, sizeof(*files), older_first);
-	for (size_t i = 0; i < n && total > c->bound_bytes; i++)
-		if (!unlinkat(dirfd(d), files[i].name, 0))
-			total -= files[i].size;
+	/* newest first, keep each entry that still fits under the bound and remove the others:
+	 * a big recent entry that cannot fit does not take the smaller recent ones with it */
+	uint64_t kept = 0;
+	if (total > c->bound_bytes)
+		for (size_t i = n; i-- > 0;) {
+			if (kept + files[i].size <= c->bound_bytes)
+				kept += files[i].size;
+			else
+				unlinkat(dirfd(d), files[i].name, 0);
+		}
 out:
 	free(files);
 	closedir(d);

@@ -60,8 +60,9 @@ int segcache_put(struct seg_cache *c, const uint8_t key[16], const void *p, size
  * errno; callers may ignore it (the entries are then checked in full next time). */
 int segcache_save(struct seg_cache *c);
 
-/* Remove least recently used entries (oldest mtime first) until the entries total at most
- * the bound. Returns 0 or a negative errno. */
+/* Bring the entries to at most the bound: going from the most recently used (newest mtime)
+ * to the least, keep each entry that still fits and remove the rest, so an entry bigger than
+ * what is left never evicts the smaller, more recent ones. Returns 0 or a negative errno. */
 int segcache_trim(struct seg_cache *c);
 
 void segcache_free(struct seg_cache *c);

@@ -171,7 +171,7 @@ cmp "$T/bounded.cpio.gz" "$T/changed-ref.cpio.gz" || fail "bounded cache export 
 total=$(du -b -s "$cache/seg" | cut -f1)
 total=$(find "$cache/seg" -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}')
 [ "$total" -le $((200 * 1024)) ] || fail "cache holds $total bytes over a 200K bound"
-[ "$total" -gt 0 ] || fail "bounded cache emptied"
+[ "$total" -gt 0 ] || { ls -la --time-style=full-iso "$cache" "$cache/seg" >&2; fail "bounded cache emptied"; }
 ok "--cache-size 200K holds ($total bytes)"
 
 # a state directory that cannot be created costs the cache, not the export

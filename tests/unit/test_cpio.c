@@ -288,6 +288,15 @@ static void test_cache_checks_and_bound(void **state)
 	assert_int_equal(segcache_get(c, k2, &b), 0);
 	assert_int_equal(segcache_get(c, k1, &b), 1);
 	assert_int_equal(segcache_get(c, k3, &b), 1);
+	/* an entry bigger than the bound, used last, goes alone: the smaller recent ones stay */
+	uint8_t k4[16] = {4}, big[3000];
+	fill(big, sizeof(big), 9);
+	assert_int_equal(segcache_put(c, k4, big, sizeof(big)), 0);
+	assert_int_equal(segcache_trim(c), 0);
+	b.len = 0;
+	assert_int_equal(segcache_get(c, k4, &b), 0);
+	assert_int_equal(segcache_get(c, k1, &b), 1);
+	assert_int_equal(segcache_get(c, k3, &b), 1);
 	exp_buf_free(&b);
 	segcache_free(c);
 	free(cdir);
