@@ -236,17 +236,23 @@ int cmd_boot(int argc, char **argv)
 	char *kernel = NULL, *cache_dir = NULL;
 	int status = 0;
 	const struct cli_opt opts[] = {
-		CLI_OPT("--kernel", NULL, CLI_OPT_STRING, &b.kernel),
-		CLI_OPT("--append", NULL, CLI_OPT_STRING, &b.append),
-		CLI_OPT("--qemu", NULL, CLI_OPT_STRING, &b.qemu),
-		CLI_OPT("--memory", NULL, CLI_OPT_UNSIGNED, &b.memory_mib),
-		CLI_OPT("--timeout", NULL, CLI_OPT_UNSIGNED, &b.timeout_s),
-		CLI_OPT("--format", NULL, CLI_OPT_STRING, &b.format),
-		CLI_OPT("--kvm", NULL, CLI_OPT_SET, &b.use_kvm),
-		{0},
+	    CLI_OPT("--kernel", NULL, CLI_OPT_STRING, &b.kernel),
+	    CLI_OPT("--append", NULL, CLI_OPT_STRING, &b.append),
+	    CLI_OPT("--qemu", NULL, CLI_OPT_STRING, &b.qemu),
+	    CLI_OPT("--memory", NULL, CLI_OPT_UNSIGNED, &b.memory_mib),
+	    CLI_OPT("--timeout", NULL, CLI_OPT_UNSIGNED, &b.timeout_s),
+	    CLI_OPT("--format", NULL, CLI_OPT_STRING, &b.format),
+	    CLI_OPT("--kvm", NULL, CLI_OPT_SET, &b.use_kvm),
+	    {0},
 	};
-	struct cli_args args = {.cmd = "boot", .opts = opts, .layers = &cl, .exp = &o,
-				.pos = &cl.spec_path, .max_pos = 1, .has_rest = true, .help = help};
+	struct cli_args args = {.cmd = "boot",
+				.opts = opts,
+				.layers = &cl,
+				.exp = &o,
+				.pos = &cl.spec_path,
+				.max_pos = 1,
+				.has_rest = true,
+				.help = help};
 	if ((status = cli_args_parse(&args, argc, argv))) {
 		status = status == CLI_ARGS_HELP ? 0 : status;
 		goto out;

@@ -78,19 +78,24 @@ int cmd_export(int argc, char **argv)
 	char *cache_dir = NULL;
 	int status = 0;
 	const struct cli_opt opts[] = {
-		CLI_OPT("--output", "-o", CLI_OPT_STRING, &out_path),
-		CLI_OPT("--format", NULL, CLI_OPT_STRING, &o.format),
-		CLI_OPT("--target", NULL, CLI_OPT_STRING, &target_name),
-		CLI_OPT("--kernel", NULL, CLI_OPT_STRING, &o.kernel),
-		CLI_OPT("--append", NULL, CLI_OPT_STRING, &o.append),
-		CLI_OPT("--quiet", "-q", CLI_OPT_SET, &o.quiet),
-		CLI_OPT("--size", NULL, CLI_OPT_SIZE, &o.size_bytes),
-		CLI_OPT("--partition", NULL, CLI_OPT_STRING, &o.partition),
-		CLI_OPT("--uuid", NULL, CLI_OPT_STRING, &o.uuid),
-		{0},
+	    CLI_OPT("--output", "-o", CLI_OPT_STRING, &out_path),
+	    CLI_OPT("--format", NULL, CLI_OPT_STRING, &o.format),
+	    CLI_OPT("--target", NULL, CLI_OPT_STRING, &target_name),
+	    CLI_OPT("--kernel", NULL, CLI_OPT_STRING, &o.kernel),
+	    CLI_OPT("--append", NULL, CLI_OPT_STRING, &o.append),
+	    CLI_OPT("--quiet", "-q", CLI_OPT_SET, &o.quiet),
+	    CLI_OPT("--size", NULL, CLI_OPT_SIZE, &o.size_bytes),
+	    CLI_OPT("--partition", NULL, CLI_OPT_STRING, &o.partition),
+	    CLI_OPT("--uuid", NULL, CLI_OPT_STRING, &o.uuid),
+	    {0},
 	};
-	struct cli_args args = {.cmd = "export", .opts = opts, .layers = &cl, .exp = &o,
-				.pos = &cl.spec_path, .max_pos = 1, .help = help};
+	struct cli_args args = {.cmd = "export",
+				.opts = opts,
+				.layers = &cl,
+				.exp = &o,
+				.pos = &cl.spec_path,
+				.max_pos = 1,
+				.help = help};
 	if ((status = cli_args_parse(&args, argc, argv))) {
 		status = status == CLI_ARGS_HELP ? 0 : status;
 		goto out;
