@@ -49,7 +49,7 @@ struct cli_opt {
 		(name), (alias), (kind), (dest), (call), (value_msg)                               \
 	}
 
-/* The shape of a command line. Fields after the comment are filled by cli_args_parse. */
+/* The shape of a command line; the fields after "filled:" are set by cli_args_parse. */
 struct cli_args {
 	const char *cmd;	    /* "export": prefixes the messages, names "CMD --help" */
 	const struct cli_opt *opts; /* the table, or NULL */
@@ -58,7 +58,8 @@ struct cli_args {
 	const char **pos; /* room for max_pos positionals (arguments not starting with -) */
 	int max_pos;
 	bool has_rest;	    /* `--` ends the options; what follows is the rest */
-	bool quiet;	    /* print nothing (a second parse of a checked command line) */
+	bool quiet;	    /* print nothing (a second parse of a checked command line); not
+			     * for export options, which print their own errors */
 	void (*help)(void); /* prints the --help text on stdout; NULL: print nothing */
 	/* filled: */
 	int n_pos;
