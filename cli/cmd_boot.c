@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "bootdisk.h"
+#include "args.h"
 #include "commands.h"
 #include "exporter.h"
 #include "expopts.h"
@@ -234,63 +235,31 @@ int cmd_boot(int argc, char **argv)
 	struct exp_options o = {.level = -1, .compress = "gzip", .format = "cpio"};
 	char *kernel = NULL, *cache_dir = NULL;
 	int status = 0;
-	for (int i = 1; i < argc;) {
-		int r = cli_layer_flag(&cl, argc, argv, &i, &err);
-		if (r < 0) {
-			status = cli_fail(&err);
-			goto out;
-		}
-		if (r)
-			continue;
-		const char *a = argv[i++];
-		const char *val = i < argc ? argv[i] : NULL;
-		bool takes_value = true;
-		int eo = cli_export_option(&o, a, val);
-		if (eo < 0) {
-			status = -eo;
-			goto out;
-		}
-		if (eo) {
-			i += eo - 1;
-			continue;
-		}
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			help();
-			goto out;
-		} else if (!strcmp(a, "--")) {
-			for (; i < argc && b.n_extra < MAX_QEMU_ARGS; i++)
-				b.extra[b.n_extra++] = argv[i];
-			takes_value = false;
-		} else if (!strcmp(a, "--kernel")) {
-			b.kernel = val;
-		} else if (!strcmp(a, "--append")) {
-			b.append = val;
-		} else if (!strcmp(a, "--qemu")) {
-			b.qemu = val;
-		} else if (!strcmp(a, "--memory")) {
-			b.memory_mib = val ? (unsigned)strtoul(val, NULL, 10) : 0;
-		} else if (!strcmp(a, "--timeout")) {
-			b.timeout_s = val ? (unsigned)strtoul(val, NULL, 10) : 0;
-		} else if (!strcmp(a, "--format")) {
-			b.format = val;
-		} else if (!strcmp(a, "--kvm")) {
-			b.use_kvm = true;
-			takes_value = false;
-		} else if (a[0] != '-' && !cl.spec_path) {
-			cl.spec_path = a;
-			takes_value = false;
-		} else {
-			status = cli_usage_error("boot: unknown argument '%s' (see boot --help)", a);
-			goto out;
-		}
-		if (takes_value) {
-			if (!val) {
-				status = cli_usage_error("boot: %s needs a value", a);
-				goto out;
-			}
-			i++;
-		}
+	const struct cli_opt opts[] = {
+	    CLI_OPT("--kernel", NULL, CLI_OPT_STRING, &b.kernel),
+	    CLI_OPT("--append", NULL, CLI_OPT_STRING, &b.append),
+	    CLI_OPT("--qemu", NULL, CLI_OPT_STRING, &b.qemu),
+	    CLI_OPT("--memory", NULL, CLI_OPT_UNSIGNED, &b.memory_mib),
+	    CLI_OPT("--timeout", NULL, CLI_OPT_UNSIGNED, &b.timeout_s),
+	    CLI_OPT("--format", NULL, CLI_OPT_STRING, &b.format),
+	    CLI_OPT("--kvm", NULL, CLI_OPT_SET, &b.use_kvm),
+	    {0},
+	};
+	struct cli_args args = {.cmd = "boot",
+				.opts = opts,
+				.layers = &cl,
+				.exp = &o,
+				.pos = &cl.spec_path,
+				.max_pos = 1,
+				.has_rest = true,
+				.help = help};
+	if ((status = cli_args_parse(&args, argc, argv))) {
+		status = status == CLI_ARGS_HELP ? 0 : status;
+		goto out;
 	}
+	/* the words after `--` go to qemu as they are */
+	for (int i = 0; i < args.n_rest && b.n_extra < MAX_QEMU_ARGS; i++)
+		b.extra[b.n_extra++] = args.rest[i];
 	if (!cl.spec_path && !cl.has_layers) {
 		status = cli_usage_error("boot: give a SPEC or layer flags (see boot --help)");
 		goto out;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "commands.h"
 #include "diff.h"
 #include "du.h"
@@ -31,27 +32,16 @@ int cmd_diff(int argc, char **argv)
 	struct du_tree *t[2] = {NULL, NULL};
 	struct du_diff *d = NULL;
 	int status = 0;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			help();
-			return 0;
-		} else if (!strcmp(a, "--bytes") || !strcmp(a, "-b")) {
-			is_bytes = true;
-		} else if (!strcmp(a, "--json")) {
-			is_json = true;
-		} else if (!strcmp(a, "--top") && i + 1 < argc) {
-			char *end;
-			long n = strtol(argv[++i], &end, 10);
-			if (*end || n < 0)
-				return cli_usage_error("diff: --top needs a non-negative number");
-			top = (size_t)n;
-		} else if (a[0] != '-' && !targets[1]) {
-			targets[targets[0] ? 1 : 0] = a;
-		} else {
-			return cli_usage_error("diff: unknown argument '%s' (see diff --help)", a);
-		}
-	}
+	const struct cli_opt opts[] = {
+	    CLI_OPT("--bytes", "-b", CLI_OPT_SET, &is_bytes),
+	    CLI_OPT("--json", NULL, CLI_OPT_SET, &is_json),
+	    CLI_OPT_MSG("--top", NULL, CLI_OPT_COUNT, &top, NULL, "needs a non-negative number"),
+	    {0},
+	};
+	struct cli_args args = {
+	    .cmd = "diff", .opts = opts, .pos = targets, .max_pos = 2, .help = help};
+	if ((status = cli_args_parse(&args, argc, argv)))
+		return status == CLI_ARGS_HELP ? 0 : status;
 	if (!targets[1])
 		return cli_usage_error("diff: give two targets A and B (see diff --help)");
 	struct insp_opts o = {.digest = true}; /* content changes at equal size count */

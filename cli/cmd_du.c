@@ -2,10 +2,12 @@
  * costs, apparent and (for a compressed initramfs) compressed, largest first, as du(1) and
  * ncdu show it; --json for scripts, --html for a self-contained treemap page. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "commands.h"
 #include "du.h"
 #include "opts.h"
@@ -69,13 +71,15 @@ static void help(void)
 	cli_print_layer_flags();
 }
 
-static int parse_num(const char *opt, const char *s, long *v)
+#define NUM_MSG "needs a non-negative number"
+
+/* --by: the only grouping is by layer */
+static int by_option(void *dest, const char *val, struct rf_err *err)
 {
-	char *end;
-	errno = 0;
-	*v = s ? strtol(s, &end, 10) : -1;
-	if (!s || errno || *end || *v < 0)
-		return cli_usage_error("du: %s needs a non-negative number", opt);
+	(void)err;
+	if (strcmp(val, "layer"))
+		return -EINVAL;
+	*(bool *)dest = true;
 	return 0;
 }
 
@@ -89,59 +93,26 @@ int cmd_du(int argc, char **argv)
 	bool is_json = false;
 	struct du_tree *t = NULL;
 	int status = 0;
-	for (int i = 1; i < argc;) {
-		int r = cli_layer_flag(&cl, argc, argv, &i, &err);
-		if (r < 0) {
-			status = cli_fail(&err);
-			goto out;
-		}
-		if (r)
-			continue;
-		const char *a = argv[i++];
-		const char *val = i < argc ? argv[i] : NULL;
-		long n;
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			help();
-			goto out;
-		} else if (!strcmp(a, "--depth") || !strcmp(a, "-d")) {
-			if ((status = parse_num(a, val, &n)))
-				goto out;
-			po.max_depth = (int)(n > 1000000 ? 1000000 : n);
-			i++;
-		} else if (!strcmp(a, "--top")) {
-			if ((status = parse_num(a, val, &n)))
-				goto out;
-			po.top = (size_t)n;
-			i++;
-		} else if (!strcmp(a, "--bytes") || !strcmp(a, "-b")) {
-			po.is_bytes = true;
-		} else if (!strcmp(a, "--human")) {
-			po.is_bytes = false;
-		} else if (!strcmp(a, "--by")) {
-			if (!val || strcmp(val, "layer")) {
-				status = cli_usage_error("du: --by takes 'layer'");
-				goto out;
-			}
-			o.by_layer = true;
-			i++;
-		} else if (!strcmp(a, "--json")) {
-			is_json = true;
-		} else if (!strcmp(a, "--html")) {
-			if (!val) {
-				status = cli_usage_error("du: --html needs a FILE");
-				goto out;
-			}
-			html = val;
-			i++;
-		} else if (!strcmp(a, "--partial")) {
-			o.partial = true;
-		} else if (a[0] != '-' && !target) {
-			target = a;
-		} else {
-			status = cli_usage_error("du: unknown argument '%s' (see du --help)", a);
-			goto out;
-		}
+	size_t depth = SIZE_MAX;
+	const struct cli_opt opts[] = {
+	    CLI_OPT_MSG("--depth", "-d", CLI_OPT_COUNT, &depth, NULL, NUM_MSG),
+	    CLI_OPT_MSG("--top", NULL, CLI_OPT_COUNT, &po.top, NULL, NUM_MSG),
+	    CLI_OPT("--bytes", "-b", CLI_OPT_SET, &po.is_bytes),
+	    CLI_OPT("--human", NULL, CLI_OPT_CLEAR, &po.is_bytes),
+	    CLI_OPT_MSG("--by", NULL, CLI_OPT_CALL, &o.by_layer, by_option, "takes 'layer'"),
+	    CLI_OPT("--json", NULL, CLI_OPT_SET, &is_json),
+	    CLI_OPT_MSG("--html", NULL, CLI_OPT_STRING, &html, NULL, "needs a FILE"),
+	    CLI_OPT("--partial", NULL, CLI_OPT_SET, &o.partial),
+	    {0},
+	};
+	struct cli_args args = {
+	    .cmd = "du", .opts = opts, .layers = &cl, .pos = &target, .max_pos = 1, .help = help};
+	if ((status = cli_args_parse(&args, argc, argv))) {
+		status = status == CLI_ARGS_HELP ? 0 : status;
+		goto out;
 	}
+	if (depth != SIZE_MAX)
+		po.max_depth = (int)(depth > 1000000 ? 1000000 : depth);
 	if (!target && !cl.has_layers) {
 		status = cli_usage_error("du: give a TARGET (see du --help)");
 		goto out;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "commands.h"
 #include "exporter.h"
 #include "expopts.h"
@@ -76,71 +77,28 @@ int cmd_export(int argc, char **argv)
 	char *kernel_abs = NULL;
 	char *cache_dir = NULL;
 	int status = 0;
-	for (int i = 1; i < argc;) {
-		int r = cli_layer_flag(&cl, argc, argv, &i, &err);
-		if (r < 0) {
-			status = cli_fail(&err);
-			goto out;
-		}
-		if (r)
-			continue;
-		const char *a = argv[i++];
-		const char *val = i < argc ? argv[i] : NULL;
-		int eo = cli_export_option(&o, a, val);
-		if (eo < 0) {
-			status = -eo;
-			goto out;
-		}
-		if (eo) {
-			i += eo - 1;
-			continue;
-		}
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			help();
-			goto out;
-		} else if (!strcmp(a, "-o") || !strcmp(a, "--output")) {
-			out_path = val;
-			i++;
-		} else if (!strcmp(a, "--format")) {
-			o.format = val;
-			i++;
-		} else if (!strcmp(a, "--target")) {
-			target_name = val;
-			i++;
-		} else if (!strcmp(a, "--kernel")) {
-			o.kernel = val;
-			i++;
-		} else if (!strcmp(a, "--append")) {
-			o.append = val;
-			i++;
-		} else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
-			o.quiet = true;
-			continue;
-		} else if (!strcmp(a, "--size")) {
-			if (val && cli_parse_size(val, &o.size_bytes)) {
-				status = cli_usage_error("export: --size '%s' is not a size (e.g. 512M, 2G)",
-							 val);
-				goto out;
-			}
-			i++;
-		} else if (!strcmp(a, "--partition")) {
-			o.partition = val;
-			i++;
-		} else if (!strcmp(a, "--uuid")) {
-			o.uuid = val;
-			i++;
-		} else if (a[0] != '-' && !cl.spec_path) {
-			cl.spec_path = a;
-			continue;
-		} else {
-			status = cli_usage_error("export: unknown argument '%s' (see export --help)",
-						 a);
-			goto out;
-		}
-		if (!val) {
-			status = cli_usage_error("export: %s needs a value", a);
-			goto out;
-		}
+	const struct cli_opt opts[] = {
+	    CLI_OPT("--output", "-o", CLI_OPT_STRING, &out_path),
+	    CLI_OPT("--format", NULL, CLI_OPT_STRING, &o.format),
+	    CLI_OPT("--target", NULL, CLI_OPT_STRING, &target_name),
+	    CLI_OPT("--kernel", NULL, CLI_OPT_STRING, &o.kernel),
+	    CLI_OPT("--append", NULL, CLI_OPT_STRING, &o.append),
+	    CLI_OPT("--quiet", "-q", CLI_OPT_SET, &o.quiet),
+	    CLI_OPT("--size", NULL, CLI_OPT_SIZE, &o.size_bytes),
+	    CLI_OPT("--partition", NULL, CLI_OPT_STRING, &o.partition),
+	    CLI_OPT("--uuid", NULL, CLI_OPT_STRING, &o.uuid),
+	    {0},
+	};
+	struct cli_args args = {.cmd = "export",
+				.opts = opts,
+				.layers = &cl,
+				.exp = &o,
+				.pos = &cl.spec_path,
+				.max_pos = 1,
+				.help = help};
+	if ((status = cli_args_parse(&args, argc, argv))) {
+		status = status == CLI_ARGS_HELP ? 0 : status;
+		goto out;
 	}
 	if (!out_path) {
 		status = cli_usage_error("export: -o OUT is required (see export --help)");

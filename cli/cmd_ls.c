@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <xxhash.h>
 
+#include "args.h"
 #include "commands.h"
 #include "layer.h"
 #include "opts.h"
@@ -117,28 +118,20 @@ int cmd_ls(int argc, char **argv)
 	struct ls_ctx c = {0};
 	struct rf_err err = {0};
 	int status = 0;
-	for (int i = 1; i < argc;) {
-		int r = cli_layer_flag(&cl, argc, argv, &i, &err);
-		if (r < 0) {
-			status = cli_fail(&err);
-			goto out;
-		}
-		if (r)
-			continue;
-		const char *a = argv[i++];
-		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-			help();
-			goto out;
-		} else if (!strcmp(a, "--long") || !strcmp(a, "-l")) {
-			c.is_long = true;
-		} else if (!strcmp(a, "--hash")) {
-			c.has_hash = true;
-		} else if (a[0] != '-' && !cl.spec_path) {
-			cl.spec_path = a;
-		} else {
-			status = cli_usage_error("ls: unknown argument '%s' (see ls --help)", a);
-			goto out;
-		}
+	const struct cli_opt opts[] = {
+	    CLI_OPT("--long", "-l", CLI_OPT_SET, &c.is_long),
+	    CLI_OPT("--hash", NULL, CLI_OPT_SET, &c.has_hash),
+	    {0},
+	};
+	struct cli_args args = {.cmd = "ls",
+				.opts = opts,
+				.layers = &cl,
+				.pos = &cl.spec_path,
+				.max_pos = 1,
+				.help = help};
+	if ((status = cli_args_parse(&args, argc, argv))) {
+		status = status == CLI_ARGS_HELP ? 0 : status;
+		goto out;
 	}
 	if (!cl.spec_path && !cl.has_layers) {
 		status = cli_usage_error("ls: give a SPEC or layer flags (see ls --help)");

@@ -11,6 +11,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "args.h"
 #include "commands.h"
 #include "expopts.h"
 #include "exporter.h"
@@ -74,49 +75,45 @@ static bool export_name_ok(const char *name)
 	return false;
 }
 
+#define EXPORT_NAME_MSG                                                                            \
+	"needs a file name ending in .cpio.gz, .cpio.zst, .cpio.xz, .cpio.lz4, .cpio, .ext4, "     \
+	".img, .qcow2 or .iso"
+
+/* --export NAME: one more name for the control directory */
+static int export_option(void *dest, const char *val, struct rf_err *err)
+{
+	struct mount_args *a = dest;
+	if (!export_name_ok(val))
+		return -EINVAL;
+	if (a->n_names == MAX_EXPORTS)
+		return rf_err_set(err, E2BIG, "at most %d --export names", MAX_EXPORTS);
+	a->names[a->n_names++] = val;
+	return 0;
+}
+
 /* Parse the mount command line into a. Returns 0, or the exit status after printing a usage
  * error (quiet: print nothing, for the daemon's second parse). */
 static int parse_args(int argc, char **argv, struct mount_args *a, bool quiet)
 {
-	struct rf_err err = {0};
 	const char *pos[2] = {NULL, NULL};
-	int n_pos = 0;
-	for (int i = 1; i < argc;) {
-		int r = cli_layer_flag(&a->cl, argc, argv, &i, &err);
-		if (r < 0)
-			return quiet ? 1 : cli_fail(&err);
-		if (r)
-			continue;
-		const char *arg = argv[i++];
-		if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
-			a->is_help = true;
-			return 0;
-		} else if (!strcmp(arg, "--foreground") || !strcmp(arg, "-f")) {
-			a->o.foreground = true;
-		} else if (!strcmp(arg, "-o")) {
-			if (i >= argc)
-				return quiet ? 2 : cli_usage_error("mount: -o needs FUSE options");
-			a->o.fuse_opts = argv[i++];
-		} else if (!strcmp(arg, "--export")) {
-			if (i >= argc || !export_name_ok(argv[i]))
-				return quiet ? 2
-					     : cli_usage_error("mount: --export needs a file name "
-							       "ending in .cpio.gz, .cpio.zst, "
-							       ".cpio.xz, .cpio.lz4, .cpio, .ext4, "
-							       ".img, .qcow2 or .iso");
-			if (a->n_names == MAX_EXPORTS)
-				return quiet ? 2
-					     : cli_usage_error("mount: at most %d --export names",
-							       MAX_EXPORTS);
-			a->names[a->n_names++] = argv[i++];
-		} else if (arg[0] != '-' && n_pos < 2) {
-			pos[n_pos++] = arg;
-		} else {
-			return quiet ? 2
-				     : cli_usage_error(
-					   "mount: unknown argument '%s' (see mount --help)", arg);
-		}
-	}
+	const struct cli_opt opts[] = {
+	    CLI_OPT("--foreground", "-f", CLI_OPT_SET, &a->o.foreground),
+	    CLI_OPT_MSG("-o", NULL, CLI_OPT_STRING, &a->o.fuse_opts, NULL, "needs FUSE options"),
+	    CLI_OPT_MSG("--export", NULL, CLI_OPT_CALL, a, export_option, EXPORT_NAME_MSG),
+	    {0},
+	};
+	struct cli_args args = {.cmd = "mount",
+				.opts = opts,
+				.layers = &a->cl,
+				.pos = pos,
+				.max_pos = 2,
+				.quiet = quiet};
+	int status = cli_args_parse(&args, argc, argv);
+	if (status == CLI_ARGS_HELP)
+		a->is_help = true;
+	if (status)
+		return a->is_help ? 0 : status;
+	int n_pos = args.n_pos;
 	/* SPEC MNT, or MNT alone with layer flags */
 	if (n_pos == 2) {
 		a->cl.spec_path = pos[0];
