@@ -218,6 +218,26 @@ static int add(struct iso_ctx *c, enum du_type type, uint64_t size, uint64_t cos
 	return 0;
 }
 
+/* A zisofs file (Rock Ridge ZF): its extents hold the compressed data, and libisofs's import
+ * reads it through a decompression filter ("osiz") that yields the content. */
+static int zisofs_digest(struct iso_ctx *c, IsoFile *f, uint64_t *digest)
+{
+	int ir;
+	IsoStream *st = iso_file_get_stream(f);
+	if ((ir = iso_stream_open(st)) < 0)
+		return rf_err_set(c->err, EIO, "%s: /%s: zisofs data: %s", c->name, c->path,
+				  iso_error_to_msg(ir));
+	XXH3_64bits_reset(c->xxh);
+	while ((ir = iso_stream_read(st, c->buf, DIGEST_CHUNK)) > 0)
+		XXH3_64bits_update(c->xxh, c->buf, (size_t)ir);
+	iso_stream_close(st);
+	if (ir < 0)
+		return rf_err_set(c->err, EIO, "%s: /%s: zisofs data: %s", c->name, c->path,
+				  iso_error_to_msg(ir));
+	*digest = XXH3_64bits_digest(c->xxh);
+	return 0;
+}
+
 static int read_file(struct iso_ctx *c, IsoFile *f, struct du_attr *a)
 {
 	struct iso_file_section *s = NULL;
@@ -235,7 +255,13 @@ static int read_file(struct iso_ctx *c, IsoFile *f, struct du_attr *a)
 	if (!r && n > 0 && size)
 		r = extent_lookup(c, s[0].block, &first, &slot);
 	if (!r && first) {
-		r = read_extents(c, s, n, c->digest, &cost, &a->digest);
+		uint64_t stored = 0;
+		for (int i = 0; i < n; i++)
+			stored += s[i].size;
+		bool is_zisofs = stored != size;
+		r = read_extents(c, s, n, c->digest && !is_zisofs, &cost, &a->digest);
+		if (!r && c->digest && is_zisofs)
+			r = zisofs_digest(c, f, &a->digest);
 		a->has_digest = c->digest;
 		if (!r && slot) {
 			slot->digest = a->digest;

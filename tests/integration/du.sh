@@ -235,6 +235,19 @@ grep -Eq "^~ .* /$dd/deepest\.ko  \(content\)\$" "$T/deep.diff" ||
 	fail "deep content change not seen: $(cat "$T/deep.diff")"
 ok "ISO export of a tree 13 directories deep (Rock Ridge relocation): du sizes, image bytes add up to the file, diff against the SPEC"
 
+# zisofs (Rock Ridge ZF, written by xorriso): the apparent size is the content's, the image
+# bytes the compressed extent's, and diff hashes the decompressed content
+mkdir "$T/zt"
+seq 1 100000 >"$T/zt/seq.txt"
+xorriso -outdev "$T/z.iso" -map "$T/zt" / -set_filter_r --zisofs / -- -commit >"$T/z.log" 2>&1 ||
+	fail "xorriso zisofs: $(tail -n 3 "$T/z.log")"
+"$RF" du --json "$T/z.iso" >"$T/z.json"
+$CHECK "$T/z.json" size /seq.txt "$(stat -c %s "$T/zt/seq.txt")" -- cost /seq.txt 2048 300000 \
+	-- image-costs "$(stat -c %s "$T/z.iso")" || fail "du of a zisofs ISO"
+"$RF" diff "$T/zt" "$T/z.iso" >"$T/z.diff" || fail "diff zisofs"
+grep -q '^[-+~] ' "$T/z.diff" && fail "directory vs its zisofs ISO: $(cat "$T/z.diff")"
+ok "zisofs ISO: content size, compressed image bytes, diff of the decompressed content"
+
 # a truncated ISO and a damaged primary volume descriptor: one line naming the file, exit 1
 cp "$T/deep.iso" "$T/half.iso"
 truncate -s $(($(stat -c %s "$T/deep.iso") / 2)) "$T/half.iso"
