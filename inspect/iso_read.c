@@ -40,6 +40,9 @@ struct iso_ctx {
 	uint64_t image_bytes;
 	uint64_t volume_bytes; /* the volume space size the primary volume descriptor records */
 	uint64_t short_block;  /* read_block past the end of the file: that block + 1 */
+	uint64_t blocks_read;  /* by libisofs's import, through src_read_block */
+	uint64_t rereads;      /* of blocks it had read before */
+	bool is_looping;       /* rereads past any sane count: the import was stopped */
 	struct du_tree *t;
 	bool digest;
 	XXH3_state_t *xxh;
@@ -76,6 +79,21 @@ static int src_close(IsoDataSource *src)
 static int src_read_block(IsoDataSource *src, uint32_t lba, uint8_t *buffer)
 {
 	struct iso_ctx *c = src->data;
+	/* libisofs's import follows directory records without loop detection: a record pointing
+	 * back at an ancestor recurses until the stack overflows. A sound image rereads about as
+	 * many blocks as it reads once (each directory's first block: its listing, then its "."
+	 * record); a loop rereads the same few forever, so stop it. (counted is free for this
+	 * until the extents are charged after the import.) */
+	c->blocks_read++;
+	if ((uint64_t)lba < c->image_bytes / ISO_BLOCK) {
+		if (c->counted[lba / 8] & (1u << (lba % 8)))
+			c->rereads++;
+		c->counted[lba / 8] |= (uint8_t)(1u << (lba % 8));
+	}
+	if (c->rereads > 4 * (c->blocks_read - c->rereads) + 1024) {
+		c->is_looping = true;
+		return ISO_DATA_SOURCE_FATAL;
+	}
 	ssize_t got = pread(c->fd, buffer, ISO_BLOCK, (off_t)lba * ISO_BLOCK);
 	if (got == (ssize_t)ISO_BLOCK)
 		return ISO_SUCCESS;
@@ -371,9 +389,15 @@ static int read_dir(struct iso_ctx *c, IsoImage *img, IsoDir *dir, int depth)
 	return r;
 }
 
-/* The reason iso_image_import gave, with the block our data source could not read. */
+/* The reason iso_image_import gave or, a block our data source could not read or a loop it
+ * stopped (libisofs may go on without that directory and report success). */
 static int import_error(struct iso_ctx *c, int ir)
 {
+	if (c->is_looping)
+		return rf_err_set(c->err, ELOOP,
+				  "%s: corrupt image: directory records loop (%" PRIu64
+				  " blocks read, %" PRIu64 " of them again)",
+				  c->name, c->blocks_read, c->rereads);
 	if (c->short_block)
 		return rf_err_set(c->err, EIO,
 				  "%s: block %" PRIu64 " is past the end of the image (%" PRIu64
@@ -430,10 +454,11 @@ int insp_read_iso(const char *path, struct du_tree *t, const struct insp_opts *o
 		r = rf_err_set(err, ENOMEM, "%s: libisofs: %s", path, iso_error_to_msg(ir));
 		goto out;
 	}
-	if ((ir = iso_image_import(img, &src, ro, NULL)) < 0) {
+	if ((ir = iso_image_import(img, &src, ro, NULL)) < 0 || c.is_looping || c.short_block) {
 		r = import_error(&c, ir);
 		goto out;
 	}
+	memset(c.counted, 0, c.image_bytes / ISO_BLOCK / 8 + 1);
 	r = read_dir(&c, img, iso_image_get_root(img), 0);
 	/* volume descriptors, path tables, directory records, the system area, tail padding,
 	 * boot images without a name: the bytes no entry costs */
