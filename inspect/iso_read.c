@@ -43,6 +43,7 @@ struct iso_ctx {
 	uint64_t blocks_read;  /* by libisofs's import, through src_read_block */
 	uint64_t rereads;      /* of blocks it had read before */
 	bool is_looping;       /* rereads past any sane count: the import was stopped */
+	bool is_importing;     /* else reads are zisofs data, and counted is the charged blocks */
 	struct du_tree *t;
 	bool digest;
 	XXH3_state_t *xxh;
@@ -84,15 +85,17 @@ static int src_read_block(IsoDataSource *src, uint32_t lba, uint8_t *buffer)
 	 * many blocks as it reads once (each directory's first block: its listing, then its "."
 	 * record); a loop rereads the same few forever, so stop it. (counted is free for this
 	 * until the extents are charged after the import.) */
-	c->blocks_read++;
-	if ((uint64_t)lba < c->image_bytes / ISO_BLOCK) {
-		if (c->counted[lba / 8] & (1u << (lba % 8)))
-			c->rereads++;
-		c->counted[lba / 8] |= (uint8_t)(1u << (lba % 8));
-	}
-	if (c->rereads > 4 * (c->blocks_read - c->rereads) + 1024) {
-		c->is_looping = true;
-		return ISO_DATA_SOURCE_FATAL;
+	if (c->is_importing) {
+		c->blocks_read++;
+		if ((uint64_t)lba < c->image_bytes / ISO_BLOCK) {
+			if (c->counted[lba / 8] & (1u << (lba % 8)))
+				c->rereads++;
+			c->counted[lba / 8] |= (uint8_t)(1u << (lba % 8));
+		}
+		if (c->rereads > 4 * (c->blocks_read - c->rereads) + 1024) {
+			c->is_looping = true;
+			return ISO_DATA_SOURCE_FATAL;
+		}
 	}
 	ssize_t got = pread(c->fd, buffer, ISO_BLOCK, (off_t)lba * ISO_BLOCK);
 	if (got == (ssize_t)ISO_BLOCK)
@@ -454,7 +457,10 @@ int insp_read_iso(const char *path, struct du_tree *t, const struct insp_opts *o
 		r = rf_err_set(err, ENOMEM, "%s: libisofs: %s", path, iso_error_to_msg(ir));
 		goto out;
 	}
-	if ((ir = iso_image_import(img, &src, ro, NULL)) < 0 || c.is_looping || c.short_block) {
+	c.is_importing = true;
+	ir = iso_image_import(img, &src, ro, NULL);
+	c.is_importing = false;
+	if (ir < 0 || c.is_looping || c.short_block) {
 		r = import_error(&c, ir);
 		goto out;
 	}
