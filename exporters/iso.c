@@ -26,6 +26,7 @@
 
 #include "exporter.h"
 #include "iso_boot.h"
+#include "isofs.h"
 
 #define ISO_WRITE_CHUNK (256u * 1024u)
 #define ISO_SECTOR 2048
@@ -187,23 +188,11 @@ static void set_meta(IsoNode *node, uint32_t mode, uint32_t uid, uint32_t gid, t
 	iso_node_set_ctime(node, mtime);
 }
 
-static pthread_once_t init_once = PTHREAD_ONCE_INIT;
-static int init_result;
-
-static void init_libisofs(void)
-{
-	init_result = iso_init();
-	/* the library never prints: messages are read back with iso_error_to_msg */
-	iso_set_msgs_severities("NEVER", "NEVER", "rootfs-fuse");
-	/* guest names are UTF-8 whatever the caller's locale is (Joliet converts from it) */
-	iso_set_local_charset("UTF-8", 0);
-}
-
 static int iso_open(struct exp_ctx *c)
 {
-	pthread_once(&init_once, init_libisofs);
-	if (init_result < 0)
-		return iso_fail(c, init_result, "libisofs");
+	int init = rf_isofs_init();
+	if (init < 0)
+		return iso_fail(c, init, "libisofs");
 	struct iso_priv *p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;

@@ -3,8 +3,6 @@
  * qcow2 "QFI\xfb" at 0, newc "07070" or a compression magic after optional zero padding). */
 #include "readers.h"
 
-#include <archive.h>
-#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -126,92 +124,6 @@ int insp_read_view(const struct ovl_view *v, struct du_tree *t, const struct ins
 	free(c.buf);
 	if (r == -ENOMEM) /* else a read error, err filled by ovl_node_pread */
 		return rf_err_set(err, ENOMEM, "out of memory");
-	return r;
-}
-
-/* XXH3-64 of the current entry's data blocks. */
-static int iso_digest(struct archive *a, XXH3_state_t *s, uint64_t *out)
-{
-	const void *buf;
-	size_t len;
-	la_int64_t off;
-	XXH3_64bits_reset(s);
-	for (;;) {
-		int ar = archive_read_data_block(a, &buf, &len, &off);
-		if (ar == ARCHIVE_EOF)
-			break;
-		if (ar < ARCHIVE_WARN)
-			return -EIO;
-		XXH3_64bits_update(s, buf, len);
-	}
-	*out = XXH3_64bits_digest(s);
-	return 0;
-}
-
-int insp_read_iso(const char *path, struct du_tree *t, const struct insp_opts *o,
-		  struct rf_err *err)
-{
-	struct archive *a = archive_read_new();
-	struct archive_entry *e;
-	XXH3_state_t *xxh = NULL;
-	int r = 0;
-	if (!a || (o->digest && !(xxh = XXH3_createState()))) {
-		archive_read_free(a);
-		return rf_err_set(err, ENOMEM, "out of memory");
-	}
-	archive_read_support_format_iso9660(a);
-	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK) {
-		r = rf_err_set(err, EINVAL, "%s: %s", path, archive_error_string(a));
-		goto out;
-	}
-	for (;;) {
-		int ar = archive_read_next_header(a, &e);
-		if (ar == ARCHIVE_EOF)
-			break;
-		if (ar < ARCHIVE_WARN) {
-			r = rf_err_set(err, EINVAL, "%s: %s", path, archive_error_string(a));
-			goto out;
-		}
-		char *name = strdup(archive_entry_pathname(e) ? archive_entry_pathname(e) : "");
-		if (!name) {
-			r = rf_err_set(err, ENOMEM, "out of memory");
-			goto out;
-		}
-		size_t l = strlen(name);
-		while (l && name[l - 1] == '/')
-			name[--l] = '\0';
-		const char *p = name;
-		while (*p == '/' || (p[0] == '.' && p[1] == '/'))
-			p += *p == '/' ? 1 : 2;
-		bool is_dir = archive_entry_filetype(e) == AE_IFDIR;
-		uint64_t size = archive_entry_hardlink(e) ? 0 : (uint64_t)archive_entry_size(e);
-		const char *target = archive_entry_symlink(e);
-		if (archive_entry_filetype(e) == AE_IFLNK && target)
-			size = strlen(target); /* as a view or newc counts a symlink: its target */
-		struct du_attr at = {.mode = archive_entry_mode(e),
-				     .uid = (uint32_t)archive_entry_uid(e),
-				     .gid = (uint32_t)archive_entry_gid(e),
-				     .rdev = archive_entry_rdev(e)};
-		if (xxh && archive_entry_filetype(e) == AE_IFLNK && target) {
-			at.digest = XXH3_64bits(target, strlen(target));
-			at.has_digest = true;
-		} else if (xxh && archive_entry_filetype(e) == AE_IFREG &&
-			   !archive_entry_hardlink(e)) {
-			if (iso_digest(a, xxh, &at.digest))
-				r = rf_err_set(err, EIO, "%s: %s: %s", path, p,
-					       archive_error_string(a));
-			at.has_digest = true;
-		}
-		if (!r && strcmp(p, ".") &&
-		    du_tree_add_attr(t, NULL, NULL, p, is_dir ? DU_DIR : DU_FILE, size, 0, &at))
-			r = rf_err_set(err, ENOMEM, "out of memory");
-		free(name);
-		if (r)
-			goto out;
-	}
-out:
-	archive_read_free(a);
-	XXH3_freeState(xxh);
 	return r;
 }
 

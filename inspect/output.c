@@ -135,8 +135,9 @@ int du_print_text(FILE *f, const struct du_tree *t, const struct du_print_opts *
 {
 	char a[32], b[32], c[32];
 	fprintf(f, "%10s", "apparent");
-	if (t->has_compressed)
-		fprintf(f, "  %10s", "compressed");
+	bool is_iso = !strcmp(t->kind, "iso");
+	if (t->has_compressed) /* for an ISO: the image bytes an entry's extents take */
+		fprintf(f, "  %10s", is_iso ? "in image" : "compressed");
 	fprintf(f, "  path\n");
 	int r = text_node(f, t, t->root, o, 0);
 	if (r)
@@ -157,6 +158,18 @@ int du_print_text(FILE *f, const struct du_tree *t, const struct du_print_opts *
 			fprintf(f, " %s@%" PRIu64, t->segments[i].compression,
 				t->segments[i].offset);
 		fputc('\n', f);
+	} else if (is_iso && t->has_compressed) {
+		uint64_t meta = 0;
+		for (size_t i = 0; i < t->root->n_children; i++)
+			if (t->root->children[i]->type == DU_META)
+				meta += t->root->children[i]->compressed_bytes;
+		fprintf(f,
+			"total: %s bytes in %" PRIu64
+			" entries, %s bytes of image (%s in file extents, %s metadata and "
+			"padding)\n",
+			du_human(t->root->size_bytes - meta, true, a), t->root->n_entries,
+			du_human(t->file_bytes, true, b), du_human(t->file_bytes - meta, true, c),
+			du_human(meta, true, (char[32]){0}));
 	} else {
 		fprintf(f, "total: %s bytes in %" PRIu64 " entries\n",
 			du_human(t->root->size_bytes, true, a), t->root->n_entries);

@@ -1,6 +1,6 @@
 /* Readers that fill a du tree (du.h) from what `rootfs-fuse du` accepts: an initramfs (cpio
  * segments, each optionally compressed, as the kernel's init/initramfs.c unpack_to_rootfs
- * accepts them), an ISO 9660 image (libarchive), an ext4 raw/qcow2 image (the `image` layer),
+ * accepts them), an ISO 9660 image (libisofs), an ext4 raw/qcow2 image (the `image` layer),
  * a SPEC, or a directory (a mount point or an unpacked tree). */
 #ifndef RF_READERS_H
 #define RF_READERS_H
@@ -37,8 +37,16 @@ int insp_read_cpio(const uint8_t *buf, size_t len, const char *name, struct du_t
 int insp_read_view(const struct ovl_view *v, struct du_tree *t, const struct insp_opts *o,
 		   struct rf_err *err);
 
-/* Read an ISO 9660 image (with Rock Ridge/Joliet names) through libarchive into t (with
- * o->digest, hashing each file's data blocks). */
+/* Read the ISO 9660 image at path into t through libisofs's import: Rock Ridge names, modes,
+ * owners, device numbers, symlink targets and relocated deep directories (RRIP 1.12), else
+ * Joliet names. Each file costs the image blocks of its extents (a hard link's shared extent
+ * at its first name in tree order, which also carries the size); everything else — volume
+ * descriptors, path tables, directory records, the system area, padding — goes to the DU_META
+ * entry "(ISO 9660 metadata and padding)", so costs add up to the file size (t->has_compressed,
+ * t->file_bytes). Directories have size 0. With o->digest, each file's extents are hashed.
+ * Returns 0, or a negative errno with err naming path and the reason (libisofs's text for
+ * a damaged volume descriptor or directory record; "truncated image" for a block or extent past
+ * the end of the file). */
 int insp_read_iso(const char *path, struct du_tree *t, const struct insp_opts *o,
 		  struct rf_err *err);
 

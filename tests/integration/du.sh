@@ -144,19 +144,9 @@ ok "--by layer on a SPEC attributes every path once, to the layer ls --long name
 if "$RF" export "$spec" -o "$T/s.cpio.zst" --segment-size 256K --no-cache --quiet 2>"$T/x.err"; then
 	"$RF" du --json "$spec" >"$T/sv.json"
 	"$RF" du --json "$T/s.cpio.zst" >"$T/sc.json"
-	iso=""
 	"$RF" export "$spec" -o "$T/s.iso" --quiet
-	if "$RF" du --json "$T/s.iso" >"$T/si.json" 2>"$T/si.err"; then
-		iso="$T/si.json"
-	elif grep -qx "rootfs-fuse: $T/s.iso: Invalid Rockridge RE" "$T/si.err"; then
-		# known limitation: libarchive 3.6.2's iso9660 reader rejects the Rock Ridge
-		# relocation (RE/CL) of directories deeper than 8 levels that libisofs writes;
-		# xorriso and isoinfo read the image (export_iso.sh)
-		echo "skip - du of an ISO with relocated deep directories (libarchive rejects RE)"
-	else
-		fail "du of the SPEC's ISO export: $(cat "$T/si.err")"
-	fi
-	python3 - "$T/sv.json" "$T/sc.json" "$(stat -c %s "$T/s.cpio.zst")" "$iso" <<'PY' ||
+	"$RF" du --json "$T/s.iso" >"$T/si.json" || fail "du of the SPEC's ISO export"
+	python3 - "$T/sv.json" "$T/sc.json" "$(stat -c %s "$T/s.cpio.zst")" "$T/si.json" <<'PY' ||
 import json, sys
 def files(t, out, pre=""):
     for k in t.get("children", []):
@@ -171,12 +161,11 @@ cf.pop("/(cpio headers and padding)", None)
 assert v == cf, "differ: %s" % sorted(set(v.items()) ^ set(cf.items()))[:5]
 assert len(c["segments"]) > 1, c["segments"]
 assert c["tree"]["compressed"] == int(sys.argv[3])
-if sys.argv[4]:  # and our ISO export, read back through libarchive
-    i = files(json.load(open(sys.argv[4]))["tree"], {})
-    assert v == i, "iso differs: %s" % sorted(set(v.items()) ^ set(i.items()))[:5]
+i = files(json.load(open(sys.argv[4]))["tree"], {})  # and our ISO export
+assert v == i, "iso differs: %s" % sorted(set(v.items()) ^ set(i.items()))[:5]
 PY
 		fail "du of the export differs from du of the SPEC"
-	ok "rootfs-fuse export (segmented zstd, $(python3 -c "import json,sys;print(len(json.load(open(sys.argv[1]))['segments']))" "$T/sc.json") segments)${iso:+ and ISO export}: the same files and sizes as the SPEC"
+	ok "rootfs-fuse export (segmented zstd, $(python3 -c "import json,sys;print(len(json.load(open(sys.argv[1]))['segments']))" "$T/sc.json") segments) and ISO export: the same files and sizes as the SPEC"
 else
 	echo "# skipped the export cross-check: $(cat "$T/x.err")" >&2
 fi
@@ -204,7 +193,7 @@ else
 	echo "# skipped: no readable /boot/initrd.img-* or no lsinitramfs" >&2
 fi
 
-# a directory (a mount point) and an ISO read through libarchive
+# a directory (a mount point) and an ISO made by bsdtar
 "$RF" du --json "$R" >"$T/d.json"
 $CHECK "$T/d.json" size /bin/random 1048576 || fail "directory"
 bsdtar --format iso9660 -C "$R" -cf "$T/a.iso" .
@@ -212,6 +201,72 @@ bsdtar --format iso9660 -C "$R" -cf "$T/a.iso" .
 $CHECK "$T/i.json" size /bin/random 1048576 -- size /etc/seq.txt "$(stat -c %s "$R/etc/seq.txt")" ||
 	fail "iso"
 ok "a directory and an ISO"
+
+# --- our ISO export of a tree 13 directories deep: ISO 9660 allows 8, Rock Ridge relocates the rest
+# (RE/CL/PL); du and diff read it through libisofs with the right sizes, image bytes and digests
+D=$T/deep
+dd=lib/modules/6.1.0-test/kernel/drivers/net/ethernet/intel/e1000e/a/b/c/d
+mkdir -p "$D/$dd" "$D/lib/modules/6.1.0-test/kernel/drivers/net/ethernet/intel/e1000e/x/y/z"
+head -c 70001 /dev/urandom >"$D/$dd/deepest.ko"
+seq 1 4000 >"$D/${dd%/d}/numbers.txt"
+echo hi >"$D/lib/modules/6.1.0-test/kernel/drivers/net/ethernet/intel/e1000e/x/y/z/hi"
+ln "$D/$dd/deepest.ko" "$D/$dd/hardlink.ko"
+sl_target=../../../deepest-link
+ln -s "$sl_target" "$D/$dd/sl"
+printf 'tree %s\n' "$D" >"$T/deep.spec"
+"$RF" export "$T/deep.spec" -o "$T/deep.iso" --quiet
+# the tree really is deeper than ISO 9660's 8 levels (so the image relocates it)
+[ "$(tr -cd / <<<"$dd" | wc -c)" -ge 12 ] || fail "fixture not deep enough: $dd"
+"$RF" du --json "$T/deep.iso" >"$T/deep.json" || fail "du of a deep ISO"
+$CHECK "$T/deep.json" size "/$dd/deepest.ko" 70001 -- cost "/$dd/deepest.ko" 71680 71680 \
+	-- size "/$dd/hardlink.ko" 0 -- cost "/$dd/hardlink.ko" 0 0 \
+	-- size "/$dd/sl" ${#sl_target} -- size "/${dd%/d}/numbers.txt" "$(stat -c %s "$D/${dd%/d}/numbers.txt")" \
+	-- image-costs "$(stat -c %s "$T/deep.iso")" -- sorted || fail "du of a deep ISO"
+"$RF" du --bytes "$T/deep.iso" >"$T/deep.txt"
+grep -Eq "^ +70001 +71680 +/$dd/deepest\.ko\$" "$T/deep.txt" || fail "text: $(grep deepest "$T/deep.txt")"
+grep -Eq "^total: [0-9]+ bytes in [0-9]+ entries, $(stat -c %s "$T/deep.iso") bytes of image" \
+	"$T/deep.txt" || fail "text total: $(tail -n 1 "$T/deep.txt")"
+"$RF" diff "$T/deep.spec" "$T/deep.iso" >"$T/deep.diff" || fail "diff SPEC ISO"
+grep -q '^[-+~] ' "$T/deep.diff" && fail "SPEC vs its deep ISO: $(cat "$T/deep.diff")"
+# the same size, other bytes: diff sees the deepest file's content (it read the deep extents)
+head -c 70001 /dev/urandom >"$D/$dd/other.ko" && mv "$D/$dd/other.ko" "$D/$dd/deepest.ko"
+"$RF" diff "$T/deep.spec" "$T/deep.iso" >"$T/deep.diff" || true
+grep -Eq "^~ .* /$dd/deepest\.ko  \(content\)\$" "$T/deep.diff" ||
+	fail "deep content change not seen: $(cat "$T/deep.diff")"
+ok "ISO export of a tree 13 directories deep (Rock Ridge relocation): du sizes, image bytes add up to the file, diff against the SPEC"
+
+# zisofs (Rock Ridge ZF, written by xorriso): the apparent size is the content's, the image
+# bytes the compressed extent's, and diff hashes the decompressed content
+mkdir "$T/zt"
+# (15 MB: some 1900 compressed blocks, which the decompression filter reads after the import)
+seq 1 2000000 >"$T/zt/seq.txt"
+# owned by root as the tree layer presents a directory, whoever runs the test
+xorriso -outdev "$T/z.iso" -map "$T/zt" / -chown_r 0 / -- -chgrp_r 0 / -- \
+	-set_filter_r --zisofs / -- -commit >"$T/z.log" 2>&1 ||
+	fail "xorriso zisofs: $(tail -n 3 "$T/z.log")"
+"$RF" du --json "$T/z.iso" >"$T/z.json"
+$CHECK "$T/z.json" size /seq.txt "$(stat -c %s "$T/zt/seq.txt")" -- cost /seq.txt 2048 $(($(stat -c %s "$T/zt/seq.txt") / 2)) \
+	-- image-costs "$(stat -c %s "$T/z.iso")" || fail "du of a zisofs ISO"
+"$RF" diff "$T/zt" "$T/z.iso" >"$T/z.diff" || fail "diff zisofs"
+grep -q '^[-+~] ' "$T/z.diff" && fail "directory vs its zisofs ISO: $(cat "$T/z.diff")"
+ok "zisofs ISO: content size, compressed image bytes, diff of the decompressed content"
+
+# a truncated ISO and a damaged primary volume descriptor: one line naming the file, exit 1
+cp "$T/deep.iso" "$T/half.iso"
+truncate -s $(($(stat -c %s "$T/deep.iso") / 2)) "$T/half.iso"
+expect_fail "half\.iso: .*past the end of the image \([0-9]+ bytes\): truncated image\$" \
+	"$RF" du "$T/half.iso"
+expect_fail "half\.iso: .*truncated image\$" "$RF" diff "$T/deep.spec" "$T/half.iso"
+cp "$T/deep.iso" "$T/pvd.iso"
+printf '\x07' | dd of="$T/pvd.iso" bs=1 seek=32774 conv=notrunc status=none # version 1 -> 7
+expect_fail 'pvd\.iso: Wrong or damaged Primary Volume Descriptor$' "$RF" du "$T/pvd.iso"
+cp "$T/deep.iso" "$T/root.iso"
+# the root directory record's extent (ECMA-119 8.4.18, both-endian at byte 158) far outside
+printf '\x00\x00\x00\x7f\x7f\x00\x00\x00' | dd of="$T/root.iso" bs=1 seek=$((32768 + 158)) \
+	conv=notrunc status=none
+expect_fail 'root\.iso: block [0-9]+ is past the end of the image \([0-9]+ bytes\): corrupt image$' \
+	"$RF" du "$T/root.iso"
+ok "truncated ISO, damaged volume descriptor, root record outside the image: one-line errors"
 
 # ext4 raw and qcow2 images go through the image layer
 PATH=$PATH:/usr/sbin:/sbin mke2fs -q -t ext4 -d "$R" "$T/a.ext4" 16M >/dev/null

@@ -72,6 +72,22 @@ def run(d, check, args):
                 c = sum(k["compressed"] for k in n["children"])
                 if s > n["size"] or c != n["compressed"]:
                     fail("%s: children do not add up" % n["path"])
+    elif check == "image-costs":  # FILE_BYTES: an ISO's entries and metadata line add up to it
+        file_bytes = int(args[0])
+        if not d["has_compressed"] or d["file_bytes"] != file_bytes or t["compressed"] != file_bytes:
+            fail("image bytes %s (root %s) != file size %d" % (d["file_bytes"], t["compressed"], file_bytes))
+        names = [n["name"] for n in meta]
+        if names != ["(ISO 9660 metadata and padding)"]:
+            fail("metadata lines %s" % names)
+        got = sum(n["compressed"] for n in files) + sum(n["compressed"] for n in meta)
+        if got != file_bytes:
+            fail("entries %d + metadata %d != file size %d" % (got - meta[0]["compressed"], meta[0]["compressed"], file_bytes))
+        for n in files:  # whole 2048-byte blocks (none for a symlink or a hard link's second name)
+            if n["compressed"] % 2048:
+                fail("%s costs %d bytes, not whole blocks" % (n["path"], n["compressed"]))
+        for n in walk(t):
+            if n.get("children") and sum(k["compressed"] for k in n["children"]) != n["compressed"]:
+                fail("%s: children do not add up" % n["path"])
     elif check == "cost":  # PATH MIN MAX: compressed bytes of PATH within [MIN, MAX]
         p, lo, hi = args[0], int(args[1]), int(args[2])
         n = [x for x in walk(t) if x["path"] == p]
