@@ -17,6 +17,8 @@
 #include "exporter.h"
 #include "fs.h"
 #include "opts.h"
+#include "path.h"
+#include "state.h"
 #include "view.h"
 
 static void help(void)
@@ -42,13 +44,11 @@ static void help(void)
 /* Names the control directory offers without --export. */
 #define MAX_EXPORTS 16
 
-/* What the export callback needs to rebuild the view in the daemon: the command line (parsed
- * again for each export, since building a view consumes the flag lines) and the directory it
- * was given in (the daemon's working directory is / by then). */
+/* What the export callback needs besides the mount's lower view: where the upper layer and the
+ * segment cache live, as absolute paths (the daemon's working directory is / by then). */
 struct mount_export {
-	int argc;
-	char **argv;
-	int cwd_fd;
+	char *upper_dir;
+	char *cache_dir;
 };
 
 struct mount_args {
@@ -133,39 +133,36 @@ static int parse_args(int argc, char **argv, struct mount_args *a, bool quiet)
 	return 0;
 }
 
-/* The control directory's export (fs.h): the view as `rootfs-fuse export SPEC` builds it,
- * with the segment cache of STATE/cache. */
-static int export_view(void *arg, const char *name, int fd, struct rf_err *err)
+/* The control directory's export (fs.h): the view `rootfs-fuse export SPEC` would build,
+ * made from the mount's lower view (kept, never read again) and STATE/upper as it is now, with
+ * the segment cache of STATE/cache. A cpio export stays pieces of the cache's entries. */
+static int export_view(void *arg, const struct ovl_view *lower, const char *name, int fd,
+		       struct exp_pieces *pieces, struct rf_err *err)
 {
 	struct mount_export *m = arg;
-	struct mount_args a = {0};
 	struct ovl_view *v = NULL;
-	char *cache = NULL;
-	/* the SPEC, flags and --state may name paths relative to where mount was run; go back
-	 * afterwards so the daemon keeps no directory busy between exports */
-	int back = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (back < 0 || fchdir(m->cwd_fd)) {
-		int e = errno;
-		if (back >= 0)
-			close(back);
-		return rf_err_errno(err, e, "the mount's working directory");
-	}
-	int r = parse_args(m->argc, m->argv, &a, true) ? -EINVAL : 0;
-	if (r)
-		rf_err_set(err, EINVAL, "%s: the mount's command line no longer parses", name);
+	int r = ovl_view_clone(lower, &v) ? rf_err_set(err, ENOMEM, "out of memory") : 0;
 	if (!r)
-		r = cli_build_view(&a.cl, &v, err);
-	struct exp_options eo = {.level = -1, .quiet = true};
-	if (!r && cli_export_cache(&a.cl, &eo, &cache))
-		r = rf_err_set(err, ENOMEM, "out of memory");
+		r = ovl_view_add_upper(v, m->upper_dir, err);
+	struct exp_options eo = {
+	    .level = -1, .quiet = true, .cache_dir = m->cache_dir, .pieces = pieces};
 	if (!r)
 		r = exp_export_fd(v, fd, name, &eo, err);
-	free(cache);
 	ovl_view_free(v);
-	cli_layers_free(&a.cl);
-	if (fchdir(back) && !r)
-		r = rf_err_errno(err, errno, "back from the mount's working directory");
-	close(back);
+	return r;
+}
+
+/* m's paths from the parsed command line: absolute, so they survive the daemon's chdir("/"). */
+static int export_paths(struct mount_args *a, struct mount_export *m, struct rf_err *err)
+{
+	char *cwd = getcwd(NULL, 0);
+	char *state = cwd ? path_host_resolve(cwd, a->o.state_dir) : NULL;
+	int r = state ? 0 : rf_err_errno(err, cwd ? ENOMEM : errno, "the working directory");
+	if (!r && (!(m->upper_dir = state_sub(state, STATE_UPPER)) ||
+		   !(m->cache_dir = state_sub(state, STATE_CACHE))))
+		r = rf_err_set(err, ENOMEM, "out of memory");
+	free(state);
+	free(cwd);
 	return r;
 }
 
@@ -173,16 +170,14 @@ int cmd_mount(int argc, char **argv)
 {
 	struct mount_args a = {0};
 	struct rf_err err = {0};
-	struct mount_export m = {.argc = argc, .argv = argv, .cwd_fd = -1};
+	struct mount_export m = {0};
 	int status = parse_args(argc, argv, &a, false);
 	if (status || a.is_help) {
 		if (a.is_help)
 			help();
 		goto out;
 	}
-	m.cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (m.cwd_fd < 0) {
-		rf_err_errno(&err, errno, "the working directory");
+	if (export_paths(&a, &m, &err)) {
 		status = cli_fail(&err);
 		goto out;
 	}
@@ -196,8 +191,8 @@ int cmd_mount(int argc, char **argv)
 	if (rf_fs_mount(v, &a.o, &err))
 		status = cli_fail(&err);
 out:
-	if (m.cwd_fd >= 0)
-		close(m.cwd_fd);
+	free(m.upper_dir);
+	free(m.cache_dir);
 	cli_layers_free(&a.cl);
 	return status;
 }

@@ -41,6 +41,7 @@ struct cpio_state {
 	struct hash_memo *memo;
 	struct job *jobs;
 	size_t n_jobs, next, written;
+	uint64_t out_pos; /* bytes written to the output file */
 	/* Jobs taken and not yet written whose output is (or may be) in memory: at most window.
 	 * A cache hit holds only a descriptor, so hits let the workers run ahead of a slow
 	 * segment (the one that changed), up to MAX_AHEAD jobs past the writer. */
@@ -158,6 +159,28 @@ static int write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/* Put job j's segment into the export: a cache hit stays in its entry's file as a piece when
+ * the export is kept as pieces (exp_options.pieces), else it is copied into the output. */
+static int emit(struct exp_ctx *c, struct cpio_state *s, struct job *j)
+{
+	struct exp_pieces *p = s->opt->pieces;
+	uint64_t len = j->hit.fd >= 0 ? j->hit.len : j->out.len;
+	int r;
+	if (j->hit.fd >= 0 && p && p->n_fds < EXP_PIECES_MAX_FDS) {
+		r = exp_pieces_add(p, j->hit.fd, j->hit.offset, len);
+		j->hit.fd = -1; /* the list owns it now */
+		return r ? rf_err_set(c->err, -r, "%s: %s", c->out_path, strerror(-r)) : 0;
+	}
+	r = j->hit.fd >= 0 ? segcache_copy(&j->hit, c->fd)
+			   : write_all(c->fd, j->out.data, j->out.len);
+	if (r)
+		return rf_err_set(c->err, -r, "%s: write: %s", c->out_path, strerror(-r));
+	if (p && (r = exp_pieces_add(p, EXP_PIECE_OUTPUT, s->out_pos, len)))
+		return rf_err_set(c->err, -r, "%s: %s", c->out_path, strerror(-r));
+	s->out_pos += len;
+	return 0;
+}
+
 /* Run the jobs on threads workers and write their outputs to fd in order. */
 static int pipeline(struct exp_ctx *c, struct cpio_state *s, unsigned threads)
 {
@@ -184,10 +207,7 @@ static int pipeline(struct exp_ctx *c, struct cpio_state *s, unsigned threads)
 			*c->err = j->err;
 			break;
 		}
-		r = j->hit.fd >= 0 ? segcache_copy(&j->hit, c->fd)
-				   : write_all(c->fd, j->out.data, j->out.len);
-		if (r)
-			r = rf_err_set(c->err, -r, "%s: write: %s", c->out_path, strerror(-r));
+		r = emit(c, s, j);
 		exp_buf_free(&j->out);
 		segcache_close(&j->hit);
 		pthread_mutex_lock(&s->lock);

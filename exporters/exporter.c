@@ -130,6 +130,13 @@ static int run(const struct ovl_view *v, int fd, const char *name, const struct 
 	if (!r)
 		r = ops->close(&c);
 	exp_progress_end(&w.progress);
+	struct stat st;
+	if (!r && o->pieces && !o->pieces->filled) {
+		if (fstat(fd, &st))
+			r = rf_err_errno(err, errno, "%s", name);
+		else if ((r = exp_pieces_add(o->pieces, EXP_PIECE_OUTPUT, 0, (uint64_t)st.st_size)))
+			rf_err_set(err, -r, "%s: %s", name, strerror(-r));
+	}
 out:
 	if (ops->destroy)
 		ops->destroy(&c);
@@ -153,6 +160,8 @@ int exp_export_file(const struct ovl_view *v, const char *out_path, const struct
 	base = base ? base + 1 : out_path;
 	if (!*base)
 		return rf_err_set(err, EISDIR, "%s: not a file name", out_path);
+	if (o && o->pieces)
+		return rf_err_set(err, EINVAL, "%s: pieces are for exp_export_fd", out_path);
 	if (snprintf(tmp, sizeof(tmp), "%.*s.%s.XXXXXX", dir_len, out_path, base) >=
 	    (int)sizeof(tmp))
 		return rf_err_set(err, ENAMETOOLONG, "%s: name too long", out_path);

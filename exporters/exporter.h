@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "pieces.h"
 #include "view.h"
 
 struct exp_options {
@@ -32,6 +33,11 @@ struct exp_options {
 	bool one_piece;            /* cpio: one segment, one compressed stream */
 	bool quiet;                /* no progress line even on a terminal */
 	bool fsync;                /* exp_export_file: fsync(2) the output before the rename */
+	/* exp_export_fd only, NULL: none. When set (empty), the export is described here as
+	 * pieces of files (pieces.h): cpio leaves its cache hits in the segment cache's files
+	 * and writes only fresh segments to the output; other formats get one piece, the whole
+	 * output. The caller frees it (exp_pieces_free). */
+	struct exp_pieces *pieces;
 };
 
 /* One export in progress, handed to every exporter_ops call. */

@@ -6,6 +6,7 @@
 #include "internal.h"
 
 #include "fs.h"
+#include "pieces.h"
 #include "state.h"
 
 #include <errno.h>
@@ -17,9 +18,12 @@
 #include <time.h>
 #include <unistd.h>
 
-/* One export result: an unlinked temporary file, shared by the cache and each open handle. */
+/* One export result, shared by the cache and each open handle: the pieces of files it is made
+ * of (a cpio export: the segment cache's entries and an unlinked temporary file holding the
+ * segments made for it; other formats: all of the temporary file). */
 struct ctl_blob {
-	int fd;
+	int fd; /* the temporary file (EXP_PIECE_OUTPUT pieces) */
+	struct exp_pieces pieces;
 	off_t size;
 	struct timespec mtime;
 	unsigned refs; /* under fs_ctl.lock */
@@ -33,8 +37,10 @@ struct ctl_file {
 
 struct fs_ctl {
 	struct fuse_lowlevel_ops orig;
-	int (*export)(void *arg, const char *name, int fd, struct rf_err *err);
+	int (*export)(void *arg, const struct ovl_view *lower, const char *name, int fd,
+		      struct exp_pieces *pieces, struct rf_err *err);
 	void *export_arg;
+	const struct ovl_view *lower;
 	int tmp_dirfd;	      /* O_PATH: where the temporary files are made (STATE/work) */
 	uint64_t gen;	      /* bumped around each modifying request (atomic) */
 	pthread_mutex_t lock; /* serializes exports and guards the blobs' counts */
@@ -78,6 +84,7 @@ static void blob_unref(struct ctl_blob *b)
 {
 	if (b && !--b->refs) {
 		close(b->fd);
+		exp_pieces_free(&b->pieces);
 		free(b);
 	}
 }
@@ -107,30 +114,29 @@ static int tmp_file(struct fs_ctl *t)
 static int refresh(struct fs_ctl *t, struct ctl_file *f, struct ctl_blob **out, bool want_ref)
 {
 	uint64_t g = __atomic_load_n(&t->gen, __ATOMIC_SEQ_CST);
-	if (!f->blob || f->gen != g) {
+	/* a piece's file changed on disk (a cache entry overwritten): export again, never serve it */
+	if (!f->blob || f->gen != g || exp_pieces_check(&f->blob->pieces, 0, f->blob->pieces.n)) {
 		struct rf_err err = {0};
-		int fd = tmp_file(t);
-		int r = fd < 0 ? rf_err_errno(&err, errno, "%s: temporary file", f->name) : 0;
+		struct ctl_blob *b = calloc(1, sizeof(*b));
+		int r = b ? 0 : rf_err_set(&err, ENOMEM, "out of memory");
+		if (b && (b->fd = tmp_file(t)) < 0)
+			r = rf_err_errno(&err, errno, "%s: temporary file", f->name);
 		if (!r && !t->export)
 			r = rf_err_set(&err, ENOSYS, "%s: no exporter", f->name);
 		if (!r)
-			r = t->export(t->export_arg, f->name, fd, &err);
-		struct stat st;
-		if (!r && fstat(fd, &st))
-			r = rf_err_errno(&err, errno, "%s", f->name);
-		struct ctl_blob *b = r ? NULL : calloc(1, sizeof(*b));
-		if (!r && !b)
-			r = rf_err_set(&err, ENOMEM, "out of memory");
+			r = t->export(t->export_arg, t->lower, f->name, b->fd, &b->pieces, &err);
 		if (r) {
-			if (fd >= 0)
-				close(fd);
+			if (b && b->fd >= 0)
+				close(b->fd);
+			if (b)
+				exp_pieces_free(&b->pieces);
+			free(b);
 			fprintf(stderr, "rootfs-fuse: %s\n", err.msg);
 			syslog(LOG_ERR, "%s/%s: %s", FS_CTL_NAME, f->name, err.msg);
 			return -EIO;
 		}
-		b->fd = fd;
-		b->size = st.st_size;
-		b->mtime = st.st_mtim;
+		b->size = (off_t)b->pieces.size;
+		clock_gettime(CLOCK_REALTIME, &b->mtime);
 		b->refs = 1;
 		blob_unref(f->blob);
 		f->blob = b;
@@ -295,11 +301,41 @@ static void w_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	struct ctl_blob *b = (struct ctl_blob *)(uintptr_t)fi->fh;
-	struct fuse_bufvec buf = FUSE_BUFVEC_INIT(size);
-	buf.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
-	buf.buf[0].fd = b->fd;
-	buf.buf[0].pos = off;
-	fuse_reply_data(req, &buf, FUSE_BUF_SPLICE_MOVE);
+	const struct exp_pieces *p = &b->pieces;
+	if (off < 0 || off >= b->size || !size) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	if ((uint64_t)size > (uint64_t)(b->size - off))
+		size = (size_t)(b->size - off);
+	size_t first = exp_pieces_find(p, (uint64_t)off), end = first;
+	while (end < p->n && p->v[end].start < (uint64_t)off + size)
+		end++;
+	if (exp_pieces_check(p, first, end)) {
+		syslog(LOG_ERR, "%s/%s: a cache entry changed on disk while in use", FS_CTL_NAME,
+		       file_of(t, ino)->name);
+		fuse_reply_err(req, EIO);
+		return;
+	}
+	struct fuse_bufvec *bv = calloc(1, sizeof(*bv) + (end - first) * sizeof(bv->buf[0]));
+	if (!bv) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	bv->count = end - first;
+	for (size_t i = first; i < end; i++) {
+		const struct exp_piece *x = &p->v[i];
+		uint64_t from = i == first ? (uint64_t)off - x->start : 0;
+		uint64_t stop = x->start + x->len < (uint64_t)off + size ? x->len
+									   : (uint64_t)off + size - x->start;
+		struct fuse_buf *fb = &bv->buf[i - first];
+		fb->flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+		fb->fd = x->fd == EXP_PIECE_OUTPUT ? b->fd : x->fd;
+		fb->pos = (off_t)(x->off + from);
+		fb->size = (size_t)(stop - from);
+	}
+	fuse_reply_data(req, bv, 0);
+	free(bv);
 }
 
 static void w_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -574,6 +610,7 @@ int fs_ctl_new(struct fs_ctx *c, const struct rf_fs_options *o, struct rf_err *e
 	pthread_mutex_init(&t->lock, NULL);
 	t->export = o->export;
 	t->export_arg = o->export_arg;
+	t->lower = c->view;
 	for (const char *const *n = o->export_names; n && *n; n++)
 		t->n_files++;
 	t->files = calloc(t->n_files ? t->n_files : 1, sizeof(*t->files));

@@ -27,6 +27,8 @@ static int load_layer(struct ovl_view *v, struct ovl_layer *l, struct rf_err *er
 static int add_upper(struct ovl_view *v, const char *upper_dir, struct rf_err *err)
 {
 	struct stat st;
+	if (!upper_dir)
+		return 0;
 	if (stat(upper_dir, &st))
 		return errno == ENOENT ? 0 : rf_err_errno(err, errno, "%s", upper_dir);
 	struct ovl_layer *l = NULL;
@@ -44,6 +46,14 @@ static int add_upper(struct ovl_view *v, const char *upper_dir, struct rf_err *e
 		return rf_err_set(err, ENOMEM, "out of memory");
 	}
 	return load_layer(v, l, err);
+}
+
+int ovl_view_add_upper(struct ovl_view *v, const char *upper_dir, struct rf_err *err)
+{
+	int r = add_upper(v, upper_dir, err);
+	if (!r && ovl_view_finalize(v))
+		r = rf_err_set(err, ENOMEM, "out of memory");
+	return r;
 }
 
 int ovl_view_build(const struct spec *spec, struct ovl_view **out, struct rf_err *err)
@@ -97,11 +107,8 @@ int ovl_view_build_upper(const struct spec *spec, const char *upper_dir, struct 
 		if (r)
 			goto out;
 	}
-	if (upper_dir && (r = add_upper(v, upper_dir, err)))
+	if ((r = ovl_view_add_upper(v, upper_dir, err)))
 		goto out;
-	r = ovl_view_finalize(v);
-	if (r)
-		goto nomem;
 	*out = v;
 	return 0;
 nomem:

@@ -17,8 +17,8 @@
 
 struct ovl_view {
 	struct ovl_node *root;
-	struct ovl_layer **layers;
-	size_t n_layers, cap_layers;
+	struct ovl_layer **layers; /* [0, n_borrowed): another view's (ovl_view_clone) */
+	size_t n_layers, cap_layers, n_borrowed;
 	size_t n_nodes;
 };
 
@@ -94,7 +94,7 @@ void ovl_view_free(struct ovl_view *v)
 	if (!v)
 		return;
 	node_free(v->root);
-	for (size_t i = 0; i < v->n_layers; i++)
+	for (size_t i = v->n_borrowed; i < v->n_layers; i++)
 		layer_free(v->layers[i]);
 	free(v->layers);
 	free(v);
@@ -410,6 +410,59 @@ static int node_fill(struct ovl_node *n, struct ovl_layer *layer, const struct o
 	}
 	return xattrs_copy(e->xattrs, e->n_xattrs, &n->xattrs) ? -ENOMEM
 								: (n->n_xattrs = e->n_xattrs, 0);
+}
+
+/* A copy of node src (payload, name, numbers and children) under parent. */
+static struct ovl_node *node_clone(const struct ovl_node *src, struct ovl_node *parent)
+{
+	struct ovl_node *n = calloc(1, sizeof(*n));
+	if (!n)
+		return NULL;
+	n->parent = parent;
+	const struct ovl_entry e = {
+	    .attr = src->attr,
+	    .link_target = src->link_target,
+	    .src = src->src,
+	    .hardlink_key = src->hardlink_key,
+	    .xattrs = src->xattrs,
+	    .n_xattrs = src->n_xattrs,
+	};
+	n->children = src->n_children ? calloc(src->n_children, sizeof(*n->children)) : NULL;
+	if (!(n->name = strdup(src->name)) || node_fill(n, src->layer, &e) ||
+	    (src->n_children && !n->children)) {
+		node_free(n);
+		return NULL;
+	}
+	n->ino = src->ino;
+	n->nlink = src->nlink;
+	n->is_opaque = src->is_opaque;
+	n->cap_children = src->n_children;
+	for (; n->n_children < src->n_children; n->n_children++)
+		if (!(n->children[n->n_children] = node_clone(src->children[n->n_children], n))) {
+			node_free(n);
+			return NULL;
+		}
+	return n;
+}
+
+int ovl_view_clone(const struct ovl_view *src, struct ovl_view **out)
+{
+	struct ovl_view *v = calloc(1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v->layers = malloc((src->n_layers + 1) * sizeof(*v->layers));
+	v->root = v->layers ? node_clone(src->root, NULL) : NULL;
+	if (!v->root) {
+		free(v->layers);
+		free(v);
+		return -ENOMEM;
+	}
+	memcpy(v->layers, src->layers, src->n_layers * sizeof(*v->layers));
+	v->n_layers = v->n_borrowed = src->n_layers;
+	v->cap_layers = src->n_layers + 1;
+	v->n_nodes = src->n_nodes;
+	*out = v;
+	return 0;
 }
 
 struct ovl_host_stamp ovl_host_stamp_of(const struct stat *st)

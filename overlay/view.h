@@ -114,6 +114,17 @@ int ovl_view_build(const struct spec *spec, struct ovl_view **out, struct rf_err
 int ovl_view_build_upper(const struct spec *spec, const char *upper_dir, struct ovl_view **out,
 			 struct rf_err *err);
 
+/* A deep copy of src's nodes that shares src's layers: they stay owned by src, so free the
+ * copy (ovl_view_free) before src. The mount uses it to stack the upper layer on its lower
+ * view for each export of its control directory without reading the lower layers again.
+ * *out is owned. Returns 0 or -ENOMEM. */
+int ovl_view_clone(const struct ovl_view *src, struct ovl_view **out);
+
+/* Stack the upper layer directory upper_dir (see state.h) on v as a tree layer labelled
+ * "upper DIR", as ovl_view_build_upper does, then finalize v. A missing upper_dir adds
+ * nothing. Returns 0 or a negative errno with err naming the entry. */
+int ovl_view_add_upper(struct ovl_view *v, const char *upper_dir, struct rf_err *err);
+
 /* Put an entry on behalf of layer (the layer being loaded). Missing parent directories are
  * implied (0755 0:0, mtime 0). A parent component that is a symlink in the view is resolved
  * inside the view, never outside its root (so "lib/x" lands in "usr/lib/x" when "lib" is a

@@ -90,15 +90,53 @@ if command -v debugfs > /dev/null; then
 	ok "root.ext4 (--export) holds the current view"
 fi
 
-# an export that fails (the SPEC is gone) is EIO for the reader; the mount stays up
-mv "$T/g.spec" "$T/g.spec.away"
+# an export that fails (STATE/upper replaced by a file behind the mount's back) is EIO for
+# the reader; the mount stays up. The mount keeps its lower view: the SPEC is not read again.
 echo "third edition" > "$M/etc/marker"
+mv "$T/g.spec" "$T/g.spec.away"
+mv "$T/g.state/upper" "$T/g.state/upper.away"
+: > "$T/g.state/upper"
 err=$(cat "$C/initramfs.cpio.gz" 2>&1 > /dev/null) && fail "reading a failed export succeeded"
 printf '%s' "$err" | grep -q 'Input/output error' || fail "failed export: '$err', not EIO"
-mv "$T/g.spec.away" "$T/g.spec"
+rm "$T/g.state/upper"
+mv "$T/g.state/upper.away" "$T/g.state/upper"
 gzip -dc "$C/initramfs.cpio.gz" | cpio -i --to-stdout etc/marker 2>/dev/null | grep -qx "third edition" ||
-	fail "no export after the SPEC came back"
-ok "a failed export reads as EIO; the next lookup exports again"
+	fail "no export after the upper layer came back"
+mv "$T/g.spec.away" "$T/g.spec"
+ok "a failed export reads as EIO; the next lookup exports again, without the SPEC file"
+
+# A re-export after an edit is served as pieces: the segment cache's entries (held open by the
+# daemon, not copied) and the fresh segments. The bytes equal `rootfs-fuse export` of the same
+# SPEC; a cache entry corrupted on disk while in use is detected and rebuilt, never served.
+mkdir -p "$T/big"
+python3 -c 'import os, sys
+for i in range(400):
+    open(os.path.join(sys.argv[1], "r%03d" % i), "wb").write(os.urandom(32768))' "$T/big"
+printf 'tree ./big\n' > "$T/p.spec"
+P=$T/pmnt
+mount_view "$T/p.spec" "$P"
+pid=$(pgrep -u "$(id -u)" -f -- "mount $T/p.spec" | head -n 1)
+[ -n "$pid" ] || fail "no daemon for $T/p.spec"
+cat "$P/.rootfs-fuse/initramfs.cpio.gz" > "$T/p1.cpio.gz"
+"$RF" export "$T/p.spec" -o "$T/p1-ref.cpio.gz"
+cmp "$T/p1.cpio.gz" "$T/p1-ref.cpio.gz" || fail "first control export differs from rootfs-fuse export"
+echo "edited" >> "$P/r205"
+cat "$P/.rootfs-fuse/initramfs.cpio.gz" > "$T/p2.cpio.gz"
+"$RF" export "$T/p.spec" -o "$T/p2-ref.cpio.gz"
+cmp "$T/p2.cpio.gz" "$T/p2-ref.cpio.gz" || fail "control re-export differs from rootfs-fuse export"
+gzip -dc "$T/p2.cpio.gz" | cpio -i --to-stdout r205 2>/dev/null | tail -c 7 | has -x edited ||
+	fail "the control re-export lacks the edit"
+held=$(ls -l "/proc/$pid/fd" 2>/dev/null | grep -c "$T/p.state/cache/seg/" || true)
+[ "$held" -ge 2 ] || fail "the re-export holds $held cache entries open: it was copied, not pieced"
+ok "a re-export is pieced from $held cache entries and the fresh segment; same bytes as export"
+victim=$(ls -l "/proc/$pid/fd" | grep -o "$T/p.state/cache/seg/[^ ]*" | head -n 1)
+cp "$victim" "$T/good-entry"
+printf 'X' | dd of="$victim" bs=1 seek=$(($(stat -c %s "$victim") / 2)) conv=notrunc status=none
+cat "$P/.rootfs-fuse/initramfs.cpio.gz" > "$T/p3.cpio.gz"
+cmp "$T/p3.cpio.gz" "$T/p2-ref.cpio.gz" || fail "a cache entry corrupted in use was served"
+cmp "$victim" "$T/good-entry" || fail "the corrupted cache entry was not rebuilt"
+ok "a cache entry corrupted while a control export uses it is rebuilt, never served"
+umount_view "$P"
 
 umount_view "$M"
 "$RF" export "$T/g.spec" -o "$T/after.cpio.gz"

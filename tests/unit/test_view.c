@@ -438,6 +438,56 @@ static void test_tree_stored_symlink_bad_target(void **state)
 	expect_bad_stored_link("", 0, "stored symlink target is empty");
 }
 
+/* The mount's control directory stacks STATE/upper on a copy of its kept lower view: the copy
+ * gets the upper layer's whiteouts and files, the lower view stays as it was, and the copy
+ * outlives nothing it borrows (freed first, as the mount does). */
+static void test_clone_then_add_upper(void **state)
+{
+	(void)state;
+	char *d = tu_mkdtemp();
+	mkdirs(d, "low");
+	mkdirs(d, "low/etc");
+	free(tu_write(d, "low/etc/gone", "x"));
+	free(tu_write(d, "low/etc/kept", "old"));
+	mkdirs(d, "up");
+	mkdirs(d, "up/etc");
+	free(tu_write(d, "up/etc/.wh.gone", ""));
+	free(tu_write(d, "up/etc/kept", "new!"));
+	struct rf_err err = {0};
+	struct ovl_view *lower = tu_build(d, "tree low\n", &err);
+	assert_non_null(lower);
+	size_t n_lower = ovl_view_count(lower);
+	for (int round = 0; round < 2; round++) {
+		struct ovl_view *v = NULL;
+		assert_int_equal(ovl_view_clone(lower, &v), 0);
+		char *up = tu_path(d, "up");
+		assert_int_equal(ovl_view_add_upper(v, up, &err), 0);
+		free(up);
+		assert_null(ovl_view_lookup(v, "etc/gone"));
+		struct ovl_node *k = ovl_view_lookup(v, "etc/kept");
+		assert_non_null(k);
+		char *c = tu_read_all(k);
+		assert_string_equal(c, "new!");
+		free(c);
+		ovl_view_free(v);
+	}
+	assert_int_equal(ovl_view_count(lower), n_lower);
+	assert_non_null(ovl_view_lookup(lower, "etc/gone"));
+	char *c = tu_read_all(ovl_view_lookup(lower, "etc/kept"));
+	assert_string_equal(c, "old");
+	free(c);
+	/* a missing upper directory adds nothing */
+	struct ovl_view *v = NULL;
+	assert_int_equal(ovl_view_clone(lower, &v), 0);
+	char *none = tu_path(d, "none");
+	assert_int_equal(ovl_view_add_upper(v, none, &err), 0);
+	free(none);
+	assert_int_equal(ovl_view_count(v), n_lower);
+	ovl_view_free(v);
+	ovl_view_free(lower);
+	tu_rmtree(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -454,6 +504,7 @@ int main(void)
 		cmocka_unit_test(test_tree_symlink_is_not_followed),
 		cmocka_unit_test(test_tree_stored_symlink),
 		cmocka_unit_test(test_tree_stored_symlink_bad_target),
+		cmocka_unit_test(test_clone_then_add_upper),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
