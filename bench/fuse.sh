@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Speed of `rootfs-fuse mount` against the native directory and fuse-overlayfs (Debian's),
 # on the same lower tree in one run, each FUSE mount with a fresh upper directory:
-#   read     sequential read of a 1 GiB lower file, warm page cache (MB/s, best of 3)
+#   read     sequential read of a 1 GiB lower file, warm page cache (MB/s, best of 5)
 #   tar      tar -cf /dev/null . over ~10,000 files (ms; first run after mount, then best)
 #   find     find . | wc -l (ms; first, then best)
 #   append   append one line to each of 1,000 lower files: 1,000 copy-ups (ms)
@@ -22,14 +22,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ms() { # ms CMD...: run, print elapsed milliseconds
+ms() { # ms CMD...: run, print elapsed milliseconds (to 0.1 ms)
 	local s e
 	s=$(date +%s%N)
 	"$@" > /dev/null 2>&1
 	e=$(date +%s%N)
-	echo $(((e - s) / 1000000))
+	awk -v d=$((e - s)) 'BEGIN {printf "%.1f\n", d / 1e6}'
 }
-best() { sort -n | head -n 1; }
+best() { sort -g | head -n 1; }
 wait_mounted() {
 	local i
 	for i in $(seq 1 400); do mountpoint -q "$1" && return 0; sleep 0.05; done
@@ -53,14 +53,11 @@ if [ ! -e "$L/.done" ]; then
 fi
 printf 'tree %s\n' "$L" > "$W/bench.spec"
 
-read_mbs() { # FILE: sequential read MB/s with a warm cache, best of 3
+read_mbs() { # FILE: sequential read MB/s with a warm cache, best of 5
 	cat "$1" > /dev/null
-	local i t best_ms=999999
-	for i in 1 2 3; do
-		t=$(ms dd if="$1" of=/dev/null bs=1M)
-		[ "$t" -lt "$best_ms" ] && best_ms=$t
-	done
-	echo $((1024 * 1000 / (best_ms > 0 ? best_ms : 1)))
+	local i t=()
+	for i in 1 2 3 4 5; do t+=("$(ms dd if="$1" of=/dev/null bs=1M)"); done
+	printf '%s\n' "${t[@]}" | best | awk '{printf "%d", 1024 * 1000 / $1}'
 }
 
 twice() { # CMD...: first run, then best of 3 more
