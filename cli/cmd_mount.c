@@ -2,13 +2,11 @@
  * layer (fs/fs.h; docs/mount.md), and take it down again. */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "args.h"
@@ -18,6 +16,7 @@
 #include "fs.h"
 #include "opts.h"
 #include "view.h"
+#include "xmknod.h"
 
 static void help(void)
 {
@@ -217,9 +216,6 @@ int cmd_umount(int argc, char **argv)
 	return 0;
 }
 
-/* The xattr fs/ops_xattr.c answers (FS_MKNOD_XATTR there). */
-#define MKNOD_XATTR "user.rootfs-fuse.mknod"
-
 int cmd_mknod(int argc, char **argv)
 {
 	const char *path = NULL, *type = NULL, *nums[2] = {NULL, NULL};
@@ -273,19 +269,17 @@ int cmd_mknod(int argc, char **argv)
 		name = slash + 1;
 	}
 	struct rf_err err = {0};
-	char probe[8], val[PATH_MAX];
 	int status = 0;
-	if (!*name || getxattr(dir, MKNOD_XATTR, probe, sizeof(probe)) != 1) {
+	int dfd = *name ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (dfd < 0 || !xmknod_is_mount_dir(dfd)) {
 		rf_err_set(&err, EINVAL, "%s: not inside a rootfs-fuse mount (mknod(1) elsewhere)",
 			   path);
 		status = cli_fail(&err);
-	} else {
-		snprintf(val, sizeof(val), "%s 0%o %lu %lu", name, fmt | perm, maj, min);
-		if (setxattr(dir, MKNOD_XATTR, val, strlen(val), 0)) {
-			rf_err_errno(&err, errno, "%s", path);
-			status = cli_fail(&err);
-		}
+	} else if (xmknod_make(dfd, name, fmt | perm, (unsigned)maj, (unsigned)min, path, &err)) {
+		status = cli_fail(&err);
 	}
+	if (dfd >= 0)
+		close(dfd);
 	free(copy);
 	return status;
 }
