@@ -95,6 +95,23 @@ static int load_filter(const char **what)
 	return r ? (r < 0 ? r : -EINVAL) : fd;
 }
 
+/* execvp(3) reports EACCES when it met an unsearchable PATH entry and found nothing; a shell
+ * says "not found" (127) then. Is name (no '/') a file in some PATH directory? */
+static bool in_path(const char *name)
+{
+	const char *path = getenv("PATH");
+	char buf[PATH_MAX];
+	struct stat st;
+	for (const char *p = path ? path : "/bin:/usr/bin"; p;
+	     p = strchr(p, ':') ? strchr(p, ':') + 1 : NULL) {
+		int n = (int)strcspn(p, ":");
+		snprintf(buf, sizeof(buf), "%.*s%s%s", n, p, n ? "/" : "", name);
+		if (!stat(buf, &st) && !S_ISDIR(st.st_mode))
+			return true;
+	}
+	return false;
+}
+
 static __attribute__((noreturn)) void child(int sock, char *const argv[])
 {
 	const char *what = "prctl(PR_SET_NO_NEW_PRIVS)";
@@ -106,7 +123,10 @@ static __attribute__((noreturn)) void child(int sock, char *const argv[])
 	child_report(sock, 0, "", fd);
 	close(fd);
 	execvp(argv[0], argv);
-	child_report(sock, errno, "exec", -1);
+	int e = errno;
+	if (e == EACCES && !strchr(argv[0], '/') && !in_path(argv[0]))
+		e = ENOENT;
+	child_report(sock, e, "exec", -1);
 	_exit(127);
 }
 
@@ -324,8 +344,10 @@ static int recv_msg(int sock, struct child_msg *m, int *fd)
 		struct cmsghdr align;
 	} u;
 	struct iovec iov = {.iov_base = m, .iov_len = sizeof(*m)};
-	struct msghdr mh = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof(u.buf)};
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf)};
 	ssize_t n;
 	*fd = -1;
 	while ((n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)

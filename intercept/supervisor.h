@@ -4,7 +4,6 @@
 #ifndef RF_SUPERVISOR_H
 #define RF_SUPERVISOR_H
 
-
 #include "err.h"
 
 /* Run argv (NULL-terminated, borrowed; argv[0] is looked up in PATH as execvp(3) does) in a
