@@ -2,7 +2,8 @@
 # `rootfs-fuse shell` (docs/mount.md, "Device nodes"): under it, as an ordinary user, plain
 # mknod(2) of devices works inside a mount for coreutils, static busybox, mknodat with a dirfd,
 # a relative path and GNU tar -x, with the caller's umask; outside a mount it fails as before
-# (EPERM); the nodes reach the cpio export; the command's exit status is passed through.
+# (EPERM); the nodes reach the cpio export and come back with cpio -i; the command's exit
+# status is passed through.
 . "$(dirname "$0")/lib.sh"
 
 is_root=false
@@ -112,4 +113,15 @@ for want in '^crw------- .* 5, +1 .* dev/console$' '^crw------- .* 1, +3 .* dev/
 	printf '%s\n' "$list" | has -E "$want" || fail "cpio listing lacks /$want/: $list"
 done
 ok "the devices are in the cpio export (cpio -itv)"
+
+# and back: GNU cpio -i of that export into a fresh mount
+cat > "$T/h.spec" <<EOS
+dir /tmp 01777 0 0
+EOS
+mount_view "$T/h.spec" "$T/mnt2"
+"$RF" shell -- sh -c "cd '$T/mnt2' && cpio -idm --quiet < '$T/x.cpio'" || fail "cpio -i under the shell"
+[ "$(stat -c '%F %t %T %a' "$T/mnt2/dev/console")" = "character special file 5 1 600" ] ||
+	fail "cpio -i: $(stat -c '%F %t %T %a' "$T/mnt2/dev/console")"
+[ "$(stat -c '%F %t %T' "$T/mnt2/dev/sda")" = "block special file 8 0" ] || fail "cpio -i: sda"
+ok "cpio -i of the export into another mount under the shell"
 finish
