@@ -32,9 +32,8 @@ int xmknod_make(int dirfd, const char *name, mode_t mode, unsigned major, unsign
 		const char *label, struct rf_err *err)
 {
 	char val[NAME_MAX + 64];
-	/* the server reads the name with %255s: whitespace would end it */
-	if (!*name || strlen(name) > NAME_MAX || strpbrk(name, "/ \t\n\v\f\r") ||
-	    !strcmp(name, ".") || !strcmp(name, ".."))
+	if (!*name || strlen(name) > NAME_MAX || strchr(name, '/') || !strcmp(name, ".") ||
+	    !strcmp(name, ".."))
 		return rf_err_set(err, EINVAL, "%s: a name the mount's mknod cannot make", label);
 	snprintf(val, sizeof(val), "%s 0%o %u %u", name, (unsigned)mode, major, minor);
 	if (fsetxattr(dirfd, XMKNOD_XATTR, val, strlen(val), 0))

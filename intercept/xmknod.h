@@ -25,9 +25,9 @@ bool xmknod_is_mount_dir(int dirfd);
  * umask as mknod(2) would) and device numbers major:minor (0:0 for a fifo or socket). label
  * names the node in messages (the path as the user wrote it). Returns once a lookup through
  * dirfd sees the node (at most 1.5 s: the kernel may hold a negative entry for name until the
- * mount drops it, after its reply). Returns 0 or a negative errno
- * with err filled ("LABEL: File exists"): -EEXIST when name exists, -EINVAL for a name the
- * value cannot carry, or what fsetxattr(2) got from the mount. */
+ * mount drops it, after its reply). Returns 0 or a negative errno with err filled ("LABEL:
+ * File exists"): -EEXIST when name exists, -EINVAL for a name that is not one component
+ * (spaces are fine), or what else fsetxattr(2) got from the mount. */
 int xmknod_make(int dirfd, const char *name, mode_t mode, unsigned major, unsigned minor,
 		const char *label, struct rf_err *err);
 

@@ -28,7 +28,7 @@ fi
 # coreutils, static busybox, a block device, umask, a relative path
 "$RF" shell -- sh -c "umask 077 && mknod '$M/dev/console' c 5 1 &&
 	busybox mknod '$M/dev/null2' c 1 3 && umask 022 && mknod '$M/dev/sda' b 8 0 &&
-	cd '$M/srv' && mknod rel c 4 64" || fail "mknod under the shell"
+	cd '$M/srv' && mknod rel c 4 64 && mknod ' a  b ' c 4 65" || fail "mknod under the shell"
 [ "$(stat -c '%F %t %T %a %u:%g' "$M/dev/console")" = "character special file 5 1 600 0:0" ] ||
 	fail "console: $(stat -c '%F %t %T %a %u:%g' "$M/dev/console")"
 [ "$(stat -c '%F %t %T %a' "$M/dev/null2")" = "character special file 1 3 600" ] ||
@@ -37,8 +37,10 @@ fi
 	fail "sda: $(stat -c '%F %t %T %a' "$M/dev/sda")"
 [ "$(stat -c '%F %t %T %a' "$M/srv/rel")" = "character special file 4 40 644" ] ||
 	fail "relative: $(stat -c '%F %t %T %a' "$M/srv/rel")"
+[ "$(stat -c '%F %t %T' "$M/srv/ a  b ")" = "character special file 4 41" ] ||
+	fail "name with spaces: $(ls -la "$M/srv")"
 ls -l "$M/dev" | has -E '^crw------- 1 root root 5, 1 .* console$' || fail "ls -l: $(ls -l "$M/dev")"
-ok "mknod (coreutils), busybox mknod (static), b 8 0 and a relative path under the shell, umask applied"
+ok "mknod (coreutils), busybox mknod (static), b 8 0, a relative path and a name with spaces under the shell, umask applied"
 
 # mknodat with a directory descriptor; an existing name is EEXIST; a trailing slash ENOENT
 "$RF" shell -- python3 - "$M/dev" <<'EOP' || fail "python mknodat"
