@@ -25,8 +25,9 @@ static void help(void)
 	       "Mount the merged view of the layers at the empty directory MNT with a\n"
 	       "copy-on-write upper layer in STATE/upper (default STATE: the SPEC's name with\n"
 	       ".state for .spec). Inside, the mounting user acts as the guest's root: chown,\n"
-	       "chmod u+s, mknod and mkfifo work and are kept in user xattrs. export, ls and\n"
-	       "boot of the SPEC include the upper layer. Detaches once mounted.\n"
+	       "chmod u+s and mkfifo work and are kept in user xattrs; so does mknod of\n"
+	       "devices under 'rootfs-fuse shell' (or with 'rootfs-fuse mknod'). export, ls\n"
+	       "and boot of the SPEC include the upper layer. Detaches once mounted.\n"
 	       "MNT/.rootfs-fuse/ (hidden) holds the exports of the current view.\n\n"
 	       "  -f, --foreground   stay in the foreground\n"
 	       "  -o OPTS            FUSE mount options, e.g. allow_other,default_permissions\n"
@@ -229,7 +230,9 @@ int cmd_mknod(int argc, char **argv)
 			    "Make a device node, fifo or socket inside a rootfs-fuse mount as an\n"
 			    "ordinary user (the kernel keeps mknod(2) of devices for root). It is\n"
 			    "owned by the guest's root and shows in stat, ls -l and every "
-			    "export.\n");
+			    "export.\n"
+			    "Under 'rootfs-fuse shell' plain mknod, tar -x and cpio -i do the "
+			    "same.\n");
 			return 0;
 		}
 		if (!strcmp(a, "-m") && i + 1 < argc) {
