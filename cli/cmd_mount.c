@@ -2,13 +2,11 @@
  * layer (fs/fs.h; docs/mount.md), and take it down again. */
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "args.h"
@@ -20,6 +18,7 @@
 #include "path.h"
 #include "state.h"
 #include "view.h"
+#include "xmknod.h"
 
 static void help(void)
 {
@@ -28,8 +27,9 @@ static void help(void)
 	       "Mount the merged view of the layers at the empty directory MNT with a\n"
 	       "copy-on-write upper layer in STATE/upper (default STATE: the SPEC's name with\n"
 	       ".state for .spec). Inside, the mounting user acts as the guest's root: chown,\n"
-	       "chmod u+s, mknod and mkfifo work and are kept in user xattrs. export, ls and\n"
-	       "boot of the SPEC include the upper layer. Detaches once mounted.\n"
+	       "chmod u+s and mkfifo work and are kept in user xattrs; so does mknod of\n"
+	       "devices under 'rootfs-fuse shell' (or with 'rootfs-fuse mknod'). export, ls\n"
+	       "and boot of the SPEC include the upper layer. Detaches once mounted.\n"
 	       "MNT/.rootfs-fuse/ (hidden) holds the exports of the current view.\n\n"
 	       "  -f, --foreground   stay in the foreground\n"
 	       "  -o OPTS            FUSE mount options, e.g. allow_other,default_permissions\n"
@@ -212,9 +212,6 @@ int cmd_umount(int argc, char **argv)
 	return 0;
 }
 
-/* The xattr fs/ops_xattr.c answers (FS_MKNOD_XATTR there). */
-#define MKNOD_XATTR "user.rootfs-fuse.mknod"
-
 int cmd_mknod(int argc, char **argv)
 {
 	const char *path = NULL, *type = NULL, *nums[2] = {NULL, NULL};
@@ -228,7 +225,9 @@ int cmd_mknod(int argc, char **argv)
 			    "Make a device node, fifo or socket inside a rootfs-fuse mount as an\n"
 			    "ordinary user (the kernel keeps mknod(2) of devices for root). It is\n"
 			    "owned by the guest's root and shows in stat, ls -l and every "
-			    "export.\n");
+			    "export.\n"
+			    "Under 'rootfs-fuse shell' plain mknod, tar -x and cpio -i do the "
+			    "same.\n");
 			return 0;
 		}
 		if (!strcmp(a, "-m") && i + 1 < argc) {
@@ -268,19 +267,17 @@ int cmd_mknod(int argc, char **argv)
 		name = slash + 1;
 	}
 	struct rf_err err = {0};
-	char probe[8], val[PATH_MAX];
 	int status = 0;
-	if (!*name || getxattr(dir, MKNOD_XATTR, probe, sizeof(probe)) != 1) {
+	int dfd = *name ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (dfd < 0 || !xmknod_is_mount_dir(dfd)) {
 		rf_err_set(&err, EINVAL, "%s: not inside a rootfs-fuse mount (mknod(1) elsewhere)",
 			   path);
 		status = cli_fail(&err);
-	} else {
-		snprintf(val, sizeof(val), "%s 0%o %lu %lu", name, fmt | perm, maj, min);
-		if (setxattr(dir, MKNOD_XATTR, val, strlen(val), 0)) {
-			rf_err_errno(&err, errno, "%s", path);
-			status = cli_fail(&err);
-		}
+	} else if (xmknod_make(dfd, name, fmt | perm, (unsigned)maj, (unsigned)min, path, &err)) {
+		status = cli_fail(&err);
 	}
+	if (dfd >= 0)
+		close(dfd);
 	free(copy);
 	return status;
 }

@@ -23,5 +23,6 @@ int cli_du_load(struct cli_layers *cl, const char *target, const struct insp_opt
 int cmd_mount(int argc, char **argv);
 int cmd_umount(int argc, char **argv);
 int cmd_mknod(int argc, char **argv);
+int cmd_shell(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@ static const struct {
 	{"mount", cmd_mount, "mount the view with a copy-on-write upper layer (FUSE, no root)"},
 	{"umount", cmd_umount, "unmount a view mounted by rootfs-fuse mount"},
 	{"mknod", cmd_mknod, "make a device node in a mount as an ordinary user"},
+	{"shell", cmd_shell, "run a command in which mknod of devices works in mounts"},
 	{"ldd", cmd_ldd, "show the shared libraries a host binary needs, without running it"},
 };
 

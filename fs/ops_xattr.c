@@ -92,18 +92,29 @@ static void do_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 /* The kernel refuses mknod(2) of a device to anyone without CAP_MKNOD before a filesystem is
  * asked (vfs_mknod), so an ordinary user makes one through this xattr of the parent
  * directory, value "NAME MODE MAJOR MINOR" (MODE octal with the type bits); `rootfs-fuse
- * mknod` writes it. The kernel may hold a negative entry for NAME: drop it afterwards. */
+ * mknod` and `rootfs-fuse shell` write it (intercept/xmknod.c). NAME may hold spaces: the
+ * numbers are the last three fields. The kernel may hold a negative entry for NAME: drop it
+ * afterwards. */
 static void mknod_by_xattr(fuse_req_t req, fuse_ino_t ino, const char *value, size_t size)
 {
-	char buf[NAME_MAX + 64], name[NAME_MAX + 1];
+	char buf[NAME_MAX + 64], *sep = NULL, extra;
 	unsigned mode, maj, min;
-	if (size >= sizeof(buf)) {
+	if (size >= sizeof(buf) || memchr(value, '\0', size)) {
 		fuse_reply_err(req, EINVAL);
 		return;
 	}
 	memcpy(buf, value, size);
 	buf[size] = '\0';
-	if (sscanf(buf, "%255s %o %u %u", name, &mode, &maj, &min) != 4 || strchr(name, '/') ||
+	size_t end = size;
+	for (int i = 0; i < 3 && end; i++) {
+		sep = memrchr(buf, ' ', end);
+		end = sep ? (size_t)(sep - buf) : 0;
+	}
+	const char *name = buf;
+	if (sep)
+		*sep = '\0';
+	if (!sep || !*name || strlen(name) > NAME_MAX ||
+	    sscanf(sep + 1, "%o %u %u %c", &mode, &maj, &min, &extra) != 3 || strchr(name, '/') ||
 	    !strcmp(name, ".") || !strcmp(name, "..") || S_ISDIR(mode) || S_ISLNK(mode) ||
 	    !(mode & S_IFMT)) {
 		fuse_reply_err(req, EINVAL);

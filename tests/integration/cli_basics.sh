@@ -3,7 +3,7 @@
 # the bad inputs of the core issue, each a one-line error naming FILE:LINE and the reason.
 . "$(dirname "$0")/lib.sh"
 
-for c in export ls boot; do
+for c in export ls boot shell; do
 	"$RF" "$c" --help | has "usage: rootfs-fuse $c" || fail "$c --help"
 done
 "$RF" --help | has '^commands:' || fail "--help"
