@@ -184,17 +184,27 @@ static int place_once(struct host_ctx *c, const char *path)
 	return r ? r : mark(c, path);
 }
 
-/* A library taken from DIR/glibc-hwcaps/LEVEL/ needs that CPU level: the guest may run on a
- * lesser CPU (qemu's TCG default is baseline x86-64), where its loader falls back to DIR. Put
- * the baseline DIR/NAME too when the host has one. */
+/* A library taken from DIR/glibc-hwcaps/LEVEL/ or a legacy hwcaps subdirectory of DIR
+ * (DIR/haswell/, DIR/tls/x86_64/...) needs that CPU: the guest may run on a lesser one (qemu's
+ * TCG default is baseline x86-64), where its loader falls back to DIR. Put the baseline
+ * DIR/NAME too when the host has one. */
 static int place_baseline(struct host_ctx *c, const char *path)
 {
-	const char *h = strstr(path, "/glibc-hwcaps/");
 	const char *name = strrchr(path, '/');
-	if (!h || name < h + strlen("/glibc-hwcaps/"))
+	const char *h = strstr(path, "/glibc-hwcaps/");
+	size_t dir_len = 0;
+	if (h && name >= h + strlen("/glibc-hwcaps/"))
+		dir_len = (size_t)(h - path);
+	for (size_t i = 0; !dir_len && host_legacy_subdir(i); i++) {
+		const char *sub = host_legacy_subdir(i);
+		size_t sl = strlen(sub), pl = (size_t)(name - path);
+		if (pl > sl + 1 && path[pl - sl - 1] == '/' && !strncmp(name - sl, sub, sl))
+			dir_len = pl - sl - 1;
+	}
+	if (!dir_len)
 		return 0;
 	char base[PATH_MAX];
-	int n = snprintf(base, sizeof(base), "%.*s%s", (int)(h - path), path, name);
+	int n = snprintf(base, sizeof(base), "%.*s%s", (int)dir_len, path, name);
 	struct stat st;
 	if (n < 0 || (size_t)n >= sizeof(base) || lstat(base, &st))
 		return 0;

@@ -63,9 +63,20 @@ const char *host_ldcache_lookup(const struct host_ldcache *c, const char *soname
 /* Number of entries (for tests). */
 size_t host_ldcache_count(const struct host_ldcache *c);
 
+/* --- host_cpu.c: what ld.so derives from this CPU (glibc 2.36 sysdeps/x86/cpu-features.c) --- */
+
 /* glibc-hwcaps subdirectories this CPU supports, best first ("x86-64-v4", ...), for an x86-64
  * object; *n set to their count. Borrowed, static. */
 const char *const *host_hwcaps_subdirs(uint16_t e_machine, size_t *n);
+
+/* $PLATFORM of x86-64 ld.so on this CPU: "haswell" or "xeon_phi" on Intel CPUs with those
+ * features, else AT_PLATFORM's "x86_64" (on other hosts ""). Borrowed, static. */
+const char *host_x86_64_platform(void);
+
+/* The i-th legacy hwcaps subdirectory x86-64 ld.so searches in each directory after
+ * glibc-hwcaps/ ("tls/haswell/avx512_1/x86_64", ..., "x86_64"), NULL past the last. glibc 2.37
+ * dropped them; Debian 12 has 2.36. Borrowed, static. */
+const char *host_legacy_subdir(size_t i);
 
 /* --- host_resolve.c: the resolver --- */
 

@@ -167,7 +167,7 @@ static const char *platform(const struct host_elf *e)
 {
 	switch (e->e_machine) {
 	case EM_X86_64:
-		return "x86_64";
+		return host_x86_64_platform();
 	case EM_386:
 		return "i686";
 	case EM_AARCH64:
@@ -230,12 +230,6 @@ static bool compatible(const struct host_elf *want, const struct elf_slot *s)
 	       s->elf->e_machine == want->e_machine && s->elf->e_type == ET_DYN;
 }
 
-/* The legacy hwcaps subdirectories glibc 2.36 searches after glibc-hwcaps/ for an x86-64
- * object (AT_PLATFORM "x86_64" and the "x86_64" hwcap, with "tls"), in its order, as
- * LD_DEBUG=libs prints it on Debian 12. glibc 2.37 dropped them. */
-static const char *const legacy_x86_64[] = {"tls/x86_64/x86_64", "tls/x86_64", "tls",
-					    "x86_64/x86_64", "x86_64"};
-
 /* Try name in dir: the glibc-hwcaps subdirectories this CPU supports, the legacy hwcaps
  * subdirectories, then dir itself. */
 static int try_dir(struct host_resolver *r, const char *dir, const char *name,
@@ -245,9 +239,10 @@ static int try_dir(struct host_resolver *r, const char *dir, const char *name,
 		return 0; /* relative to the process's working directory: unknown in the guest */
 	size_t n_sub;
 	const char *const *sub = host_hwcaps_subdirs(want->e_machine, &n_sub);
-	size_t n_legacy = want->e_machine == EM_X86_64 && want->ei_class == ELFCLASS64
-			      ? sizeof(legacy_x86_64) / sizeof(legacy_x86_64[0])
-			      : 0;
+	size_t n_legacy = 0;
+	if (want->e_machine == EM_X86_64 && want->ei_class == ELFCLASS64)
+		while (host_legacy_subdir(n_legacy))
+			n_legacy++;
 	char cand[PATH_MAX];
 	size_t dl = strlen(dir);
 	while (dl > 1 && dir[dl - 1] == '/')
@@ -259,7 +254,7 @@ static int try_dir(struct host_resolver *r, const char *dir, const char *name,
 				       sub[i], name);
 		else if (i < n_sub + n_legacy)
 			len = snprintf(cand, sizeof(cand), "%.*s/%s/%s", (int)dl, dir,
-				       legacy_x86_64[i - n_sub], name);
+				       host_legacy_subdir(i - n_sub), name);
 		else
 			len = snprintf(cand, sizeof(cand), "%.*s/%s", (int)dl, dir, name);
 		if (len < 0 || (size_t)len >= sizeof(cand))

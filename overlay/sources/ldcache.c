@@ -11,9 +11,6 @@
 #include <unistd.h>
 
 #include <elf.h>
-#if defined(__x86_64__)
-#include <cpuid.h>
-#endif
 
 #include "host.h"
 
@@ -243,57 +240,6 @@ void host_ldcache_free(struct host_ldcache *c)
 size_t host_ldcache_count(const struct host_ldcache *c)
 {
 	return c ? c->n_entries : 0;
-}
-
-#if defined(__x86_64__)
-/* The x86-64 micro-architecture level this CPU and OS support (0: baseline .. 4), by the
- * feature lists of the x86-64 psABI ("Micro-architecture levels") that glibc's
- * sysdeps/x86/get-isa-level.h checks; cpuid.h works with gcc and clang alike. */
-static int x86_64_level(void)
-{
-	unsigned a, b, c, d, c1, b7 = 0, cx = 0;
-	if (!__get_cpuid(1, &a, &b, &c1, &d))
-		return 0;
-	if (__get_cpuid_max(0, NULL) >= 7)
-		__cpuid_count(7, 0, a, b7, c, d);
-	if (__get_cpuid(0x80000001, &a, &b, &cx, &d) == 0)
-		cx = 0;
-	const unsigned v2_c1 = 1u << 0 | 1u << 9 | 1u << 13 | 1u << 19 | 1u << 20 | 1u << 23;
-	if ((c1 & v2_c1) != v2_c1 || !(cx & 1u))
-		return 1;
-	const unsigned v3_c1 = 1u << 12 | 1u << 22 | 1u << 27 | 1u << 28 | 1u << 29;
-	const unsigned v3_b7 = 1u << 3 | 1u << 5 | 1u << 8;
-	if ((c1 & v3_c1) != v3_c1 || (b7 & v3_b7) != v3_b7 || !(cx & (1u << 5)))
-		return 2;
-	unsigned xlo, xhi;
-	__asm__ volatile("xgetbv" : "=a"(xlo), "=d"(xhi) : "c"(0));
-	if ((xlo & 0x6) != 0x6) /* the OS saves the SSE and AVX state */
-		return 2;
-	const unsigned v4_b7 = 1u << 16 | 1u << 17 | 1u << 28 | 1u << 30 | 1u << 31;
-	if ((b7 & v4_b7) != v4_b7 || (xlo & 0xe0) != 0xe0) /* opmask and ZMM state */
-		return 3;
-	return 4;
-}
-#endif
-
-const char *const *host_hwcaps_subdirs(uint16_t e_machine, size_t *n)
-{
-	static const char *const names[] = {"x86-64-v4", "x86-64-v3", "x86-64-v2"};
-	*n = 0;
-#if defined(__x86_64__)
-	static int level = -1;
-	if (level < 0)
-		level = x86_64_level();
-	if (e_machine == EM_X86_64) {
-		/* best first: names[0] is v4; a level-L CPU uses the last L-1 names */
-		size_t usable = level >= 2 ? (size_t)(level - 1) : 0;
-		*n = usable;
-		return names + (3 - usable);
-	}
-#else
-	(void)e_machine;
-#endif
-	return names;
 }
 
 /* _dl_cache_check_flags of the ld.so that would load an object of this class and machine. */

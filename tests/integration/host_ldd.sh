@@ -38,13 +38,27 @@ cp lib/libbar.so.1 lib3/x86_64/libbar.so.1
 gcc -o bin/app_hwcaps src/app2.c lib/libbar.so.1 lib/libfoo.so.1 \
 	-Wl,--enable-new-dtags -Wl,-rpath,'$ORIGIN/../lib3'
 bin/app_hwcaps || fail "app_hwcaps does not run"
-# $LIB and $PLATFORM (an unknown token drops its entry)
-mkdir -p lib/x86_64-linux-gnu "plat/$(uname -m)"
+# $LIB and $PLATFORM (an unknown token drops its entry). $PLATFORM is not always uname -m:
+# glibc 2.36 makes it "haswell" (or "xeon_phi") on Intel CPUs with those features; the real
+# loader says which.
+plat=$(/lib64/ld-linux-x86-64.so.2 --list-diagnostics | sed -n 's/^dl_platform="\(.*\)"$/\1/p')
+[ -n "$plat" ] || fail "ld.so --list-diagnostics gives no dl_platform"
+mkdir -p lib/x86_64-linux-gnu "plat/$plat"
 cp lib/libbar.so.1 lib/x86_64-linux-gnu/libbar.so.1
-cp lib/libfoo.so.1.2.3 "plat/$(uname -m)/libfoo.so.1"
+cp lib/libfoo.so.1.2.3 "plat/$plat/libfoo.so.1"
 gcc -o bin/app_dst src/app2.c lib/libbar.so.1 lib/libfoo.so.1 -Wl,--enable-new-dtags \
 	-Wl,-rpath,'$ORIGINAL/lib:$ORIGIN/../$LIB:${ORIGIN}/../plat/${PLATFORM}'
 bin/app_dst || fail "app_dst does not run"
+# the legacy hwcaps subdirectories of a directory (tls, $PLATFORM, avx512_1, x86_64 and their
+# combinations) come after glibc-hwcaps/ and before the directory itself
+mkdir -p "lib4/$plat"
+cp lib/libfoo.so.1.2.3 lib4/libfoo.so.1
+cp lib/libfoo.so.1.2.3 "lib4/$plat/libfoo.so.1"
+cp lib/libbar.so.1 lib4/libbar.so.1
+gcc -o bin/app_legacy src/app2.c lib/libbar.so.1 lib/libfoo.so.1 \
+	-Wl,--enable-new-dtags -Wl,-rpath,'$ORIGIN/../lib4'
+LD_DEBUG=libs bin/app_legacy 2>&1 | has -F "trying file=$T/p/bin/../lib4/$plat/libfoo.so.1" ||
+	fail "app_legacy: the loader did not try lib4/$plat"
 bin/app_rpath || fail "app_rpath does not run"
 bin/app_runpath || fail "app_runpath does not run"
 readelf -d bin/app_runpath | has RUNPATH || fail "app_runpath has no DT_RUNPATH"
@@ -91,6 +105,10 @@ if "$RF" ldd "$T/p/bin/app_hwcaps" | has "glibc-hwcaps/x86-64-v2/libfoo.so.1"; t
 	grep -qxF "$T/p/lib3/glibc-hwcaps/x86-64-v2/libfoo.so.1" "$T/hw.txt" || fail "hwcaps lib"
 	grep -qxF "$T/p/lib3/libfoo.so.1" "$T/hw.txt" || fail "no baseline libfoo: $(cat "$T/hw.txt")"
 fi
+# ... and so does one from a legacy hwcaps subdirectory ($PLATFORM here)
+"$RF" ls --host "$T/p/bin/app_legacy" > "$T/legacy.txt"
+grep -qxF "$T/p/lib4/$plat/libfoo.so.1" "$T/legacy.txt" || fail "legacy lib: $(cat "$T/legacy.txt")"
+grep -qxF "$T/p/lib4/libfoo.so.1" "$T/legacy.txt" || fail "no baseline: $(cat "$T/legacy.txt")"
 ok "host layer of a built program has its libraries and nothing else of the directory"
 
 # 4. errors: a missing library names the program and the library's requester
