@@ -12,7 +12,6 @@
 #include "layer.h"
 #include "path.h"
 
-#define SPEC_MAX_FIELDS 256
 #define SPEC_MAX_FILE_BYTES (16u << 20)
 
 struct entry_kind {
@@ -264,8 +263,6 @@ static int add_line(struct spec *s, const char *kw, char *const *argv, int argc,
 	int max = ek ? ek->max_args : lk->max_args;
 	if (argc < min || (max >= 0 && argc > max))
 		return count_error(origin, kw, ek ? ek->usage : lk->usage, err);
-	if (argc > SPEC_MAX_FIELDS)
-		return rf_err_set(err, E2BIG, "%s: too many arguments", origin);
 
 	struct spec_line l = {0};
 	int r = -ENOMEM;
@@ -326,7 +323,8 @@ int spec_parse_buffer(const char *text, size_t len, const char *name, const char
 	int r = 0;
 	unsigned lineno = 0;
 	const char *p = text, *end = text + len;
-	char *line = NULL;
+	char *line = NULL, **fields = NULL;
+	size_t cap_fields = 0;
 	while (p < end) {
 		lineno++;
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -344,14 +342,21 @@ int spec_parse_buffer(const char *text, size_t len, const char *name, const char
 			goto out;
 		}
 		p = nl ? nl + 1 : end;
-		char *fields[SPEC_MAX_FIELDS + 2];
+		/* no cap on fields (a `host` line may list every program of /usr/bin): the
+		 * SPEC's size bounds them */
 		int nf = 0;
 		for (char *tok = strtok(line, " \t\r\v\f"); tok; tok = strtok(NULL, " \t\r\v\f")) {
 			if (tok[0] == '#')
 				break;
-			if (nf == SPEC_MAX_FIELDS + 1) {
-				r = rf_err_set(err, E2BIG, "%s: too many fields", origin);
-				goto out;
+			if ((size_t)nf == cap_fields) {
+				size_t cap = cap_fields ? cap_fields * 2 : 64;
+				char **nfields = realloc(fields, cap * sizeof(*fields));
+				if (!nfields) {
+					r = rf_err_set(err, ENOMEM, "out of memory");
+					goto out;
+				}
+				fields = nfields;
+				cap_fields = cap;
 			}
 			fields[nf++] = tok;
 		}
@@ -363,6 +368,7 @@ int spec_parse_buffer(const char *text, size_t len, const char *name, const char
 	}
 out:
 	free(line);
+	free(fields);
 	if (r) {
 		spec_free(s);
 		return r;

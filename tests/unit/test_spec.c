@@ -187,10 +187,33 @@ static void test_add_line_as_flags_do(void **state)
 	spec_free(s);
 }
 
+/* A layer line takes as many arguments as it is given (a `host` line of every program in /usr/bin lists over a thousand
+ * programs on a desktop): no cap on fields but the SPEC's size. */
+static void test_many_fields(void **state)
+{
+	(void)state;
+	size_t n = 3000, len = 0;
+	char *text = malloc(n * 16 + 16);
+	assert_non_null(text);
+	len += (size_t)sprintf(text, "host");
+	for (size_t i = 0; i < n; i++)
+		len += (size_t)sprintf(text + len, " /bin/p%zu", i);
+	sprintf(text + len, "\ntree ./t\n");
+	struct spec *s = parse_ok(text);
+	assert_int_equal(s->n_lines, 2);
+	assert_int_equal(s->lines[0].argc, (int)n);
+	assert_string_equal(s->lines[0].argv[0], "/bin/p0");
+	assert_string_equal(s->lines[0].argv[n - 1], "/bin/p2999");
+	assert_string_equal(s->lines[1].origin, "t.spec:2");
+	spec_free(s);
+	free(text);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_entry_type),
+		cmocka_unit_test(test_many_fields),
 		cmocka_unit_test(test_layer_keywords_and_comments),
 		cmocka_unit_test(test_env_expansion),
 		cmocka_unit_test(test_errors_name_file_and_line),
