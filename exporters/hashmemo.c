@@ -133,6 +133,18 @@ static uint64_t host_key(const struct ovl_node *n)
 	return k ? k : 1;
 }
 
+/* The memo key of a file a layer reads (OVL_SRC_LAYER): the layer's content identity (all its
+ * host sources' stamps, see layer.h) with the node's cookie and size; 0 when the layer has no
+ * such identity (then the file is read). */
+static uint64_t layer_key(const struct ovl_node *n)
+{
+	if (!n->layer || !n->layer->content_id)
+		return 0;
+	uint64_t f[] = {n->layer->content_id, n->src.cookie, n->attr.size};
+	uint64_t k = XXH3_64bits(f, sizeof(f));
+	return k ? k : 1;
+}
+
 static int read_hash(const struct ovl_node *n, uint8_t out[16], struct rf_err *err)
 {
 	XXH3_state_t *s = XXH3_createState();
@@ -182,7 +194,7 @@ int memo_content_hash(struct hash_memo *m, const struct ovl_node *n, uint8_t out
 		memcpy(out, c.digest, 16);
 		return 0;
 	}
-	uint64_t key = m && n->src.kind == OVL_SRC_HOST ? host_key(n) : 0;
+	uint64_t key = !m ? 0 : n->src.kind == OVL_SRC_HOST ? host_key(n) : layer_key(n);
 	if (key) {
 		pthread_mutex_lock(&m->lock);
 		size_t i = slot_of(m, key);

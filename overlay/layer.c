@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <xxhash.h>
 
 static const struct layer_ops *const kinds[] = {
 	&layer_tree_ops,
@@ -78,3 +80,24 @@ void layer_free(struct ovl_layer *l)
 	free(l->label);
 	free(l);
 }
+
+void layer_note_source(struct ovl_layer *layer, const struct stat *st)
+{
+	if (!st || layer->has_unnoted_source) {
+		layer->has_unnoted_source = true;
+		layer->content_id = 0;
+		return;
+	}
+	uint64_t id = layer->content_id;
+	if (!id) { /* the first source: start from the kind and the arguments */
+		id = XXH3_64bits(layer->ops->kind, strlen(layer->ops->kind));
+		for (int i = 0; i < layer->argc; i++)
+			id = XXH3_64bits_withSeed(layer->argv[i], strlen(layer->argv[i]) + 1, id);
+	}
+	int64_t f[] = {(int64_t)st->st_dev, (int64_t)st->st_ino, (int64_t)st->st_size,
+		       (int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec,
+		       (int64_t)st->st_ctim.tv_sec * 1000000000 + st->st_ctim.tv_nsec};
+	id = XXH3_64bits_withSeed(f, sizeof(f), id);
+	layer->content_id = id ? id : 1;
+}
+

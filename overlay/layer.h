@@ -4,6 +4,7 @@
 #ifndef RF_LAYER_H
 #define RF_LAYER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -43,7 +44,19 @@ struct ovl_layer {
 	char *label;    /* human name for `ls --long` and `du --by layer`: "host /usr/bin/strace" */
 	unsigned index; /* 0 for the bottom layer */
 	void *priv;     /* the kind's state */
+	/* Nonzero: the identity of every host file the layer reads content from (its kind and
+	 * arguments, then each file's device, inode, size, mtime and ctime, in load order), so
+	 * that with a node's src.cookie it names that node's content across runs: the export's
+	 * hash memo keys OVL_SRC_LAYER files by it and does not read them again. 0: unknown (a
+	 * kind that does not note its sources, or a source that could not be stat'ed). */
+	uint64_t content_id;
+	bool has_unnoted_source; /* keeps content_id 0 */
 };
+
+struct stat;
+/* Note that layer reads content from the host file st describes (its stat(2) result; NULL:
+ * one whose identity is unknown, which keeps content_id 0 for good). Called by load(). */
+void layer_note_source(struct ovl_layer *layer, const struct stat *st);
 
 /* The ops of a layer kind by keyword, NULL when unknown. Borrowed, static. */
 const struct layer_ops *layer_kind_find(const char *kind);

@@ -413,6 +413,8 @@ static int archive_layer_load(struct ovl_layer *layer, struct ovl_view *view, st
 		return rf_err_errno(err, errno, "%s", file);
 	if (S_ISDIR(st.st_mode))
 		return rf_err_set(err, EISDIR, "%s: a directory, not an archive (use tree)", file);
+	/* a regular file's stamp names its content; a pipe or device may differ next time */
+	layer_note_source(layer, S_ISREG(st.st_mode) ? &st : NULL);
 	if (S_ISREG(st.st_mode) && st.st_size > 0) {
 		p->src_fd = open(file, O_RDONLY | O_CLOEXEC);
 		if (p->src_fd < 0)

@@ -337,6 +337,9 @@ static int image_load(struct ovl_layer *layer, struct ovl_view *view, struct rf_
 	r = rf_disk_open(path, &img->disk, err);
 	if (r)
 		goto fail;
+	/* a regular file's stamp names its content; a block device's may change unseen */
+	struct stat st;
+	layer_note_source(layer, !stat(path, &st) && S_ISREG(st.st_mode) ? &st : NULL);
 	uint64_t offset = 0, length = rf_disk_size(img->disk);
 	if (part && (r = rf_partition_find(img->disk, path, part, &offset, &length, err)))
 		goto fail;

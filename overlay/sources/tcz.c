@@ -542,6 +542,7 @@ static int tcz_load(struct ovl_layer *layer, struct ovl_view *view, struct rf_er
 		}
 		c.pkg = i;
 		c.xr = NULL;
+		layer_note_source(layer, stat(pkg->path, &st) ? NULL : &st);
 		r = pkg_open(pkg, &c.xr, err);
 		if (!r)
 			r = put_children(&c, pkg->root, "", 0);
