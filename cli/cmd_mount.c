@@ -45,10 +45,15 @@ static void help(void)
 #define MAX_EXPORTS 16
 
 /* What the export callback needs besides the mount's lower view: where the upper layer and the
- * segment cache live, as absolute paths (the daemon's working directory is / by then). */
+ * segment cache live, as absolute paths (the daemon's working directory is / by then), and
+ * the command line with the directory it was given in, to build the view again when a host
+ * file of the lower layers changed (parsed again each time: building consumes the flags). */
 struct mount_export {
 	char *upper_dir;
 	char *cache_dir;
+	int argc;
+	char **argv;
+	int cwd_fd;
 };
 
 struct mount_args {
@@ -133,17 +138,52 @@ static int parse_args(int argc, char **argv, struct mount_args *a, bool quiet)
 	return 0;
 }
 
-/* The control directory's export (fs.h): the view `rootfs-fuse export SPEC` would build,
- * made from the mount's lower view (kept, never read again) and STATE/upper as it is now, with
- * the segment cache of STATE/cache. A cpio export stays pieces of the cache's entries. */
-static int export_view(void *arg, const struct ovl_view *lower, const char *name, int fd,
-		       struct exp_pieces *pieces, struct rf_err *err)
+/* The whole view built again from the command line, as `rootfs-fuse export SPEC` builds it
+ * (the SPEC, flags and --state may name paths relative to where mount was run; the daemon
+ * goes back afterwards so it keeps no directory busy between exports). */
+static int build_again(struct mount_export *m, const char *name, struct ovl_view **out,
+		       struct rf_err *err)
+{
+	struct mount_args a = {0};
+	int back = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (back < 0 || fchdir(m->cwd_fd)) {
+		int e = errno;
+		if (back >= 0)
+			close(back);
+		return rf_err_errno(err, e, "the mount's working directory");
+	}
+	int r = parse_args(m->argc, m->argv, &a, true)
+		    ? rf_err_set(err, EINVAL, "%s: the mount's command line no longer parses", name)
+		    : cli_build_view(&a.cl, out, err);
+	cli_layers_free(&a.cl);
+	if (fchdir(back) && !r) {
+		r = rf_err_errno(err, errno, "back from the mount's working directory");
+		ovl_view_free(*out);
+		*out = NULL;
+	}
+	close(back);
+	return r;
+}
+
+/* The control directory's export (fs.h): the view `rootfs-fuse export SPEC` would build, with
+ * the segment cache of STATE/cache. Usually made from the mount's lower view (kept: the SPEC
+ * and the lower layers are not read again) with STATE/upper stacked on a copy of it, and a
+ * cpio export stays pieces of the cache's entries. When a host file of the lower layers
+ * changed since the mount (a module rebuilt in place), the view is built again from the
+ * command line instead, so the export holds the file as it is now. */
+static int export_view(void *arg, const struct ovl_view *lower, bool is_lower_stale,
+		       const char *name, int fd, struct exp_pieces *pieces, struct rf_err *err)
 {
 	struct mount_export *m = arg;
 	struct ovl_view *v = NULL;
-	int r = ovl_view_clone(lower, &v) ? rf_err_set(err, ENOMEM, "out of memory") : 0;
-	if (!r)
-		r = ovl_view_add_upper(v, m->upper_dir, err);
+	int r;
+	if (is_lower_stale) {
+		r = build_again(m, name, &v, err);
+	} else {
+		r = ovl_view_clone(lower, &v) ? rf_err_set(err, ENOMEM, "out of memory") : 0;
+		if (!r)
+			r = ovl_view_add_upper(v, m->upper_dir, err);
+	}
 	struct exp_options eo = {
 	    .level = -1, .quiet = true, .cache_dir = m->cache_dir, .pieces = pieces};
 	if (!r)
@@ -170,14 +210,16 @@ int cmd_mount(int argc, char **argv)
 {
 	struct mount_args a = {0};
 	struct rf_err err = {0};
-	struct mount_export m = {0};
+	struct mount_export m = {.argc = argc, .argv = argv, .cwd_fd = -1};
 	int status = parse_args(argc, argv, &a, false);
 	if (status || a.is_help) {
 		if (a.is_help)
 			help();
 		goto out;
 	}
-	if (export_paths(&a, &m, &err)) {
+	m.cwd_fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (m.cwd_fd < 0 ? rf_err_errno(&err, errno, "the working directory")
+			 : export_paths(&a, &m, &err)) {
 		status = cli_fail(&err);
 		goto out;
 	}
@@ -191,6 +233,8 @@ int cmd_mount(int argc, char **argv)
 	if (rf_fs_mount(v, &a.o, &err))
 		status = cli_fail(&err);
 out:
+	if (m.cwd_fd >= 0)
+		close(m.cwd_fd);
 	free(m.upper_dir);
 	free(m.cache_dir);
 	cli_layers_free(&a.cl);

@@ -33,14 +33,16 @@ struct ctl_file {
 	const char *name;
 	struct ctl_blob *blob; /* the newest result, NULL before the first */
 	uint64_t gen;	       /* the generation blob was made at */
+	uint64_t host_digest;  /* ovl_view_host_digest of the lower view when blob was made */
 };
 
 struct fs_ctl {
 	struct fuse_lowlevel_ops orig;
-	int (*export)(void *arg, const struct ovl_view *lower, const char *name, int fd,
-		      struct exp_pieces *pieces, struct rf_err *err);
+	int (*export)(void *arg, const struct ovl_view *lower, bool is_lower_stale,
+		      const char *name, int fd, struct exp_pieces *pieces, struct rf_err *err);
 	void *export_arg;
 	const struct ovl_view *lower;
+	uint64_t lower_digest; /* ovl_view_host_digest(lower) at mount time */
 	int tmp_dirfd;	      /* O_PATH: where the temporary files are made (STATE/work) */
 	uint64_t gen;	      /* bumped around each modifying request (atomic) */
 	pthread_mutex_t lock; /* serializes exports and guards the blobs' counts */
@@ -114,8 +116,10 @@ static int tmp_file(struct fs_ctl *t)
 static int refresh(struct fs_ctl *t, struct ctl_file *f, struct ctl_blob **out, bool want_ref)
 {
 	uint64_t g = __atomic_load_n(&t->gen, __ATOMIC_SEQ_CST);
+	uint64_t hd = ovl_view_host_digest(t->lower);
 	/* a piece's file changed on disk (a cache entry overwritten): export again, never serve it */
-	if (!f->blob || f->gen != g || exp_pieces_check(&f->blob->pieces, 0, f->blob->pieces.n)) {
+	if (!f->blob || f->gen != g || f->host_digest != hd ||
+	    exp_pieces_check(&f->blob->pieces, 0, f->blob->pieces.n)) {
 		struct rf_err err = {0};
 		struct ctl_blob *b = calloc(1, sizeof(*b));
 		int r = b ? 0 : rf_err_set(&err, ENOMEM, "out of memory");
@@ -124,7 +128,8 @@ static int refresh(struct fs_ctl *t, struct ctl_file *f, struct ctl_blob **out, 
 		if (!r && !t->export)
 			r = rf_err_set(&err, ENOSYS, "%s: no exporter", f->name);
 		if (!r)
-			r = t->export(t->export_arg, t->lower, f->name, b->fd, &b->pieces, &err);
+			r = t->export(t->export_arg, t->lower, hd != t->lower_digest, f->name, b->fd,
+				      &b->pieces, &err);
 		if (r) {
 			if (b && b->fd >= 0)
 				close(b->fd);
@@ -141,6 +146,7 @@ static int refresh(struct fs_ctl *t, struct ctl_file *f, struct ctl_blob **out, 
 		blob_unref(f->blob);
 		f->blob = b;
 		f->gen = g;
+		f->host_digest = hd;
 	}
 	if (want_ref)
 		f->blob->refs++;
@@ -611,6 +617,7 @@ int fs_ctl_new(struct fs_ctx *c, const struct rf_fs_options *o, struct rf_err *e
 	t->export = o->export;
 	t->export_arg = o->export_arg;
 	t->lower = c->view;
+	t->lower_digest = ovl_view_host_digest(c->view);
 	for (const char *const *n = o->export_names; n && *n; n++)
 		t->n_files++;
 	t->files = calloc(t->n_files ? t->n_files : 1, sizeof(*t->files));

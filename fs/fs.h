@@ -18,16 +18,19 @@ struct rf_fs_options {
 	const char *fuse_opts;	/* extra -o options ("allow_other,default_permissions"), or NULL */
 	/* The control directory /.rootfs-fuse (docs/mount.md): export_names (NULL-terminated,
 	 * borrowed for the mount's life; NULL: an empty directory) are its files. Looking one
-	 * up after the view changed calls export(export_arg, lower, name, fd, pieces, err),
-	 * which exports the current view (lower, the mount's lower view, with STATE/upper on
-	 * top) in the format name's suffix implies, as exp_export_fd does with
+	 * up after the view changed (a modifying request, or a host file under the lower view
+	 * changed: ovl_view_host_digest) calls export(export_arg, lower, is_lower_stale, name,
+	 * fd, pieces, err), which exports the current view (lower, the mount's lower view, with
+	 * STATE/upper on top; is_lower_stale: a host file under lower changed since the mount,
+	 * so the lower layers must be read again) in the format name's suffix implies, as
+	 * exp_export_fd does with
 	 * exp_options.pieces = pieces (exporters/pieces.h): fd is an empty, unlinked O_RDWR
 	 * file for what it writes, pieces an empty list the result is described in. Returns
 	 * 0 or a negative errno with err filled. It runs in a FUSE worker thread, one export
 	 * at a time, while other threads read lower. */
 	const char *const *export_names;
-	int (*export)(void *arg, const struct ovl_view *lower, const char *name, int fd,
-		      struct exp_pieces *pieces, struct rf_err *err);
+	int (*export)(void *arg, const struct ovl_view *lower, bool is_lower_stale,
+		      const char *name, int fd, struct exp_pieces *pieces, struct rf_err *err);
 	void *export_arg;
 };
 

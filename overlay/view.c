@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <xxhash.h>
 #include <unistd.h>
 
 #include "layer.h"
@@ -463,6 +464,31 @@ int ovl_view_clone(const struct ovl_view *src, struct ovl_view **out)
 	v->n_nodes = src->n_nodes;
 	*out = v;
 	return 0;
+}
+
+static uint64_t node_host_digest(const struct ovl_node *n, uint64_t d)
+{
+	if (S_ISREG(n->attr.mode) && n->src.kind == OVL_SRC_HOST) {
+		struct stat st;
+		int64_t f[5] = {-1, -1, -1, -1, -1};
+		if (!lstat(n->src.host_path, &st)) {
+			struct ovl_host_stamp h = ovl_host_stamp_of(&st);
+			f[0] = (int64_t)h.dev;
+			f[1] = (int64_t)h.ino;
+			f[2] = (int64_t)st.st_size;
+			f[3] = h.mtime_ns;
+			f[4] = h.ctime_ns;
+		}
+		d = XXH3_64bits_withSeed(f, sizeof(f), d);
+	}
+	for (size_t i = 0; i < n->n_children; i++)
+		d = node_host_digest(n->children[i], d);
+	return d;
+}
+
+uint64_t ovl_view_host_digest(const struct ovl_view *v)
+{
+	return node_host_digest(v->root, 0);
 }
 
 struct ovl_host_stamp ovl_host_stamp_of(const struct stat *st)

@@ -120,6 +120,14 @@ int ovl_view_build_upper(const struct spec *spec, const char *upper_dir, struct 
  * *out is owned. Returns 0 or -ENOMEM. */
 int ovl_view_clone(const struct ovl_view *src, struct ovl_view **out);
 
+/* A digest of what the host's files under v are now: the lstat(2) result (device, inode,
+ * size, mtime, ctime; a marker when it fails) of every regular file v takes from the host, in
+ * walk order, without reading content. It changes when such a file is rebuilt, replaced or
+ * removed. The mount compares it before each export of its control directory: the view's
+ * sizes and the cached hashes would otherwise describe the old file (a kernel module rebuilt
+ * in place). Costs one lstat per host file. */
+uint64_t ovl_view_host_digest(const struct ovl_view *v);
+
 /* Stack the upper layer directory upper_dir (see state.h) on v as a tree layer labelled
  * "upper DIR", as ovl_view_build_upper does, then finalize v. A missing upper_dir adds
  * nothing. Returns 0 or a negative errno with err naming the entry. */

@@ -12,6 +12,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 
@@ -488,6 +489,33 @@ static void test_clone_then_add_upper(void **state)
 	tu_rmtree(d);
 }
 
+/* The mount notices a host file under its lower view rebuilt in place (the digest changes),
+ * and nothing else makes it change. */
+static void test_host_digest_follows_host_files(void **state)
+{
+	(void)state;
+	char *d = tu_mkdtemp();
+	mkdirs(d, "low");
+	free(tu_write(d, "low/mod.ko", "module v1"));
+	free(tu_write(d, "low/other", "x"));
+	struct rf_err err = {0};
+	struct ovl_view *v = tu_build(d, "tree low\n", &err);
+	assert_non_null(v);
+	uint64_t d0 = ovl_view_host_digest(v);
+	assert_int_equal(ovl_view_host_digest(v), d0);
+	usleep(20000);
+	free(tu_write(d, "low/mod.ko", "module v2, rebuilt"));
+	uint64_t d1 = ovl_view_host_digest(v);
+	assert_true(d1 != d0);
+	assert_int_equal(ovl_view_host_digest(v), d1);
+	char *p = tu_path(d, "low/other");
+	assert_int_equal(unlink(p), 0);
+	free(p);
+	assert_true(ovl_view_host_digest(v) != d1);
+	ovl_view_free(v);
+	tu_rmtree(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -505,6 +533,7 @@ int main(void)
 		cmocka_unit_test(test_tree_stored_symlink),
 		cmocka_unit_test(test_tree_stored_symlink_bad_target),
 		cmocka_unit_test(test_clone_then_add_upper),
+		cmocka_unit_test(test_host_digest_follows_host_files),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
