@@ -1,10 +1,14 @@
 /* MBR and GPT partition tables read through rf_disk_pread (UEFI spec 2.10, 5.2 "Legacy
  * Master Boot Record" and 5.3 "GUID Partition Table Disk Layout"). Only what locating one
- * partition needs: no CRC check, but every offset is bounded by the disk's size. */
+ * partition needs; every offset is bounded by the disk's size. A GPT header and its entry
+ * array are checked by their CRC32s (5.3.2); when the primary fails, the backup GPT at the
+ * header's AlternateLBA (else the disk's last sector) is used, as the kernel's efi.c does. */
 #include "partition.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #define SECTOR 512u
 #define MBR_PROTECTIVE 0xEE
@@ -37,32 +41,86 @@ static int window(struct rf_disk *d, const char *path, unsigned number, uint64_t
 	return 0;
 }
 
+/* Read and check the GPT header at lba into h and its whole entry array into *entries
+ * (malloc'd: the caller frees). Returns 0, or a reason for the message (a static string). */
+static const char *gpt_read(struct rf_disk *d, uint64_t lba, unsigned char h[SECTOR],
+			    unsigned char **entries)
+{
+	*entries = NULL;
+	if (lba > rf_disk_size(d) / SECTOR - 1 || rf_disk_pread(d, h, SECTOR, lba * SECTOR) ||
+	    memcmp(h, "EFI PART", 8))
+		return "no GPT header";
+	uint32_t header_size = le32(h + 12), header_crc = le32(h + 16);
+	if (header_size < 92 || header_size > SECTOR)
+		return "bad GPT header";
+	unsigned char c[SECTOR];
+	memcpy(c, h, header_size);
+	memset(c + 16, 0, 4);
+	if ((uint32_t)crc32(0, c, header_size) != header_crc)
+		return "GPT header CRC mismatch";
+	uint64_t table_lba = le64(h + 72);
+	uint32_t n_entries = le32(h + 80), entry_size = le32(h + 84);
+	if (entry_size < 128 || entry_size > SECTOR || entry_size % 8 ||
+	    n_entries > GPT_MAX_ENTRIES)
+		return "bad GPT header";
+	size_t bytes = (size_t)n_entries * entry_size;
+	if (table_lba > rf_disk_size(d) / SECTOR ||
+	    bytes > rf_disk_size(d) - table_lba * SECTOR)
+		return "GPT partition table lies outside the disk";
+	*entries = malloc(bytes ? bytes : 1);
+	if (!*entries)
+		return "out of memory";
+	if (rf_disk_pread(d, *entries, bytes, table_lba * SECTOR))
+		return "GPT partition table unreadable";
+	if ((uint32_t)crc32(0, *entries, (uInt)bytes) != le32(h + 88))
+		return "GPT partition entries CRC mismatch";
+	return NULL;
+}
+
 static int gpt_find(struct rf_disk *d, const char *path, unsigned number, uint64_t *offset,
 		    uint64_t *length, struct rf_err *err)
 {
-	unsigned char h[SECTOR], e[512];
-	if (rf_disk_pread(d, h, SECTOR, SECTOR) || memcmp(h, "EFI PART", 8))
-		return rf_err_set(err, EINVAL, "%s: protective MBR but no GPT header", path);
-	uint64_t table_lba = le64(h + 72);
+	unsigned char h[SECTOR] = {0};
+	unsigned char *entries = NULL;
+	const char *why = gpt_read(d, 1, h, &entries);
+	if (why) {
+		/* the backup: AlternateLBA of a primary header that at least reads, else the
+		 * last sector */
+		uint64_t last = rf_disk_size(d) / SECTOR - 1;
+		uint64_t alt = !memcmp(h, "EFI PART", 8) && le64(h + 32) ? le64(h + 32) : last;
+		unsigned char hb[SECTOR] = {0};
+		free(entries);
+		if (gpt_read(d, alt, hb, &entries) && (alt == last || gpt_read(d, last, hb, &entries))) {
+			free(entries);
+			return rf_err_set(err, EINVAL, "%s: %s%s", path, why,
+					  strcmp(why, "no GPT header") ? " (the backup GPT too)"
+								       : " after a protective MBR");
+		}
+		memcpy(h, hb, SECTOR);
+	}
 	uint32_t n_entries = le32(h + 80), entry_size = le32(h + 84);
-	if (entry_size < 128 || entry_size > sizeof(e) || entry_size % 8 ||
-	    n_entries > GPT_MAX_ENTRIES)
-		return rf_err_set(err, EINVAL, "%s: bad GPT header", path);
-	if (number > n_entries)
-		return rf_err_set(err, ENOENT, "%s: no partition %u (the GPT has %u entries)", path,
-				  number, n_entries);
-	uint64_t at = table_lba * SECTOR + (uint64_t)(number - 1) * entry_size;
-	if (table_lba > rf_disk_size(d) / SECTOR || rf_disk_pread(d, e, entry_size, at))
-		return rf_err_set(err, EINVAL, "%s: GPT partition table lies outside the disk",
-				  path);
+	int r;
+	if (number > n_entries) {
+		r = rf_err_set(err, ENOENT, "%s: no partition %u (the GPT has %u entries)", path,
+			       number, n_entries);
+		goto out;
+	}
+	const unsigned char *e = entries + (size_t)(number - 1) * entry_size;
 	static const unsigned char unused[16];
-	if (!memcmp(e, unused, 16))
-		return rf_err_set(err, ENOENT, "%s: GPT partition %u is unused", path, number);
+	if (!memcmp(e, unused, 16)) {
+		r = rf_err_set(err, ENOENT, "%s: GPT partition %u is unused", path, number);
+		goto out;
+	}
 	uint64_t first = le64(e + 32), last = le64(e + 40);
-	if (last < first)
-		return rf_err_set(err, EINVAL, "%s: GPT partition %u ends before it starts", path,
-				  number);
-	return window(d, path, number, first, last - first + 1, offset, length, err);
+	if (last < first) {
+		r = rf_err_set(err, EINVAL, "%s: GPT partition %u ends before it starts", path,
+			       number);
+		goto out;
+	}
+	r = window(d, path, number, first, last - first + 1, offset, length, err);
+out:
+	free(entries);
+	return r;
 }
 
 int rf_partition_find(struct rf_disk *d, const char *path, unsigned number, uint64_t *offset,

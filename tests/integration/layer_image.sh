@@ -46,6 +46,22 @@ qemu-img convert -O qcow2 "$T/gpt.img" "$T/gpt.qcow2"
 listing --image "$T/gpt.qcow2" partition=1 | diff "$T/raw.txt" - || fail "GPT in qcow2 differs"
 ok "the same in a GPT partition, raw and qcow2"
 
+# GPT CRCs: a damaged primary table falls back to the backup GPT (UEFI 5.3.2); both damaged is
+# a one-line error naming the image
+cp "$T/gpt.img" "$T/gpt-bad.img"
+printf 'X' | dd of="$T/gpt-bad.img" bs=1 seek=$((2 * 512 + 60)) conv=notrunc status=none
+listing --image "$T/gpt-bad.img" partition=1 | diff "$T/raw.txt" - ||
+	fail "a GPT with a damaged primary table did not list from the backup"
+last=$(($(stat -c %s "$T/gpt-bad.img") / 512 - 1))
+printf 'X' | dd of="$T/gpt-bad.img" bs=1 seek=$(((last - 32) * 512 + 60)) conv=notrunc status=none
+expect_fail "gpt-bad.img: GPT partition entries CRC mismatch \(the backup GPT too\)$" \
+	"$RF" ls --image "$T/gpt-bad.img" partition=1
+cp "$T/gpt.img" "$T/gpt-bad2.img"
+printf 'X' | dd of="$T/gpt-bad2.img" bs=1 seek=$((512 + 40)) conv=notrunc status=none
+listing --image "$T/gpt-bad2.img" partition=1 | diff "$T/raw.txt" - ||
+	fail "a GPT with a damaged primary header did not list from the backup"
+ok "GPT CRCs checked: the backup GPT serves a damaged primary; both damaged is an error"
+
 truncate -s 20M "$T/mbr.img"
 printf 'label: dos\nstart=2048, size=2048, type=83\nstart=4096, size=32768, type=83\n' | sfdisk -q "$T/mbr.img"
 dd if="$T/disk.raw" of="$T/mbr.img" bs=512 seek=4096 conv=notrunc status=none
