@@ -111,15 +111,20 @@ static int tmp_file(struct fs_ctl *t)
 }
 
 /* Make f's result current (export again when the view changed since) and return it with a
- * reference for the caller when want_ref. Call with t->lock held. Returns 0 or -EIO (the
- * export's message goes to stderr and syslog: the reader only sees EIO). */
-static int refresh(struct fs_ctl *t, struct ctl_file *f, struct ctl_blob **out, bool want_ref)
+ * reference for the caller when want_ref. check_host: also look for host files under the
+ * lower view changed since (one lstat each, ovl_view_host_digest); lookups and opens do, a
+ * getattr (which follows the lookup of every path walk, the entry timeout being 0) does not.
+ * Call with t->lock held. Returns 0 or -EIO (the export's message goes to stderr and syslog:
+ * the reader only sees EIO). */
+static int refresh(struct fs_ctl *t, struct ctl_file *f, struct ctl_blob **out, bool want_ref,
+		   bool check_host)
 {
 	uint64_t g = __atomic_load_n(&t->gen, __ATOMIC_SEQ_CST);
-	uint64_t hd = ovl_view_host_digest(t->lower);
 	/* a piece's file changed on disk (a cache entry overwritten): export again, never serve it */
-	if (!f->blob || f->gen != g || f->host_digest != hd ||
-	    exp_pieces_check(&f->blob->pieces, 0, f->blob->pieces.n)) {
+	bool is_stale = !f->blob || f->gen != g ||
+			exp_pieces_check(&f->blob->pieces, 0, f->blob->pieces.n);
+	uint64_t hd = is_stale || check_host ? ovl_view_host_digest(t->lower) : f->host_digest;
+	if (is_stale || f->host_digest != hd) {
 		struct rf_err err = {0};
 		struct ctl_blob *b = calloc(1, sizeof(*b));
 		int r = b ? 0 : rf_err_set(&err, ENOMEM, "out of memory");
@@ -182,12 +187,13 @@ static void ctl_stat(fuse_req_t req, struct fs_ctl *t, fuse_ino_t ino, struct st
 }
 
 /* Entry of a control inode; a file's export is brought up to date first. */
-static int ctl_entry(fuse_req_t req, struct fs_ctl *t, fuse_ino_t ino, struct fuse_entry_param *e)
+static int ctl_entry(fuse_req_t req, struct fs_ctl *t, fuse_ino_t ino, struct fuse_entry_param *e,
+		     bool check_host)
 {
 	memset(e, 0, sizeof(*e));
 	struct ctl_file *f = file_of(t, ino);
 	pthread_mutex_lock(&t->lock);
-	int r = f ? refresh(t, f, NULL, false) : 0;
+	int r = f ? refresh(t, f, NULL, false, check_host) : 0;
 	if (!r)
 		ctl_stat(req, t, ino, &e->attr);
 	pthread_mutex_unlock(&t->lock);
@@ -200,7 +206,7 @@ static int ctl_entry(fuse_req_t req, struct fs_ctl *t, fuse_ino_t ino, struct fu
 static void reply_entry(fuse_req_t req, struct fs_ctl *t, fuse_ino_t ino)
 {
 	struct fuse_entry_param e;
-	int r = ctl_entry(req, t, ino, &e);
+	int r = ctl_entry(req, t, ino, &e, true);
 	if (r)
 		fuse_reply_err(req, -r);
 	else
@@ -257,7 +263,7 @@ static void w_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		return;
 	}
 	struct fuse_entry_param e;
-	int r = ctl_entry(req, t, ino, &e);
+	int r = ctl_entry(req, t, ino, &e, false);
 	if (r)
 		fuse_reply_err(req, -r);
 	else
@@ -281,7 +287,7 @@ static void w_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	struct ctl_blob *b;
 	pthread_mutex_lock(&t->lock);
-	int r = refresh(t, f, &b, true);
+	int r = refresh(t, f, &b, true, true);
 	pthread_mutex_unlock(&t->lock);
 	if (r) {
 		fuse_reply_err(req, -r);
