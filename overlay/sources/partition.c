@@ -42,7 +42,8 @@ static int window(struct rf_disk *d, const char *path, unsigned number, uint64_t
 }
 
 /* Read and check the GPT header at lba into h and its whole entry array into *entries
- * (malloc'd: the caller frees). Returns 0, or a reason for the message (a static string). */
+ * (malloc'd: the caller frees; NULL on failure). Returns NULL, or a reason for the message (a
+ * static string). */
 static const char *gpt_read(struct rf_disk *d, uint64_t lba, unsigned char h[SECTOR],
 			    unsigned char **entries)
 {
@@ -70,11 +71,16 @@ static const char *gpt_read(struct rf_disk *d, uint64_t lba, unsigned char h[SEC
 	*entries = malloc(bytes ? bytes : 1);
 	if (!*entries)
 		return "out of memory";
+	const char *why = NULL;
 	if (rf_disk_pread(d, *entries, bytes, table_lba * SECTOR))
-		return "GPT partition table unreadable";
-	if ((uint32_t)crc32(0, *entries, (uInt)bytes) != le32(h + 88))
-		return "GPT partition entries CRC mismatch";
-	return NULL;
+		why = "GPT partition table unreadable";
+	else if ((uint32_t)crc32(0, *entries, (uInt)bytes) != le32(h + 88))
+		why = "GPT partition entries CRC mismatch";
+	if (why) {
+		free(*entries);
+		*entries = NULL;
+	}
+	return why;
 }
 
 static int gpt_find(struct rf_disk *d, const char *path, unsigned number, uint64_t *offset,
@@ -89,13 +95,10 @@ static int gpt_find(struct rf_disk *d, const char *path, unsigned number, uint64
 		uint64_t last = rf_disk_size(d) / SECTOR - 1;
 		uint64_t alt = !memcmp(h, "EFI PART", 8) && le64(h + 32) ? le64(h + 32) : last;
 		unsigned char hb[SECTOR] = {0};
-		free(entries);
-		if (gpt_read(d, alt, hb, &entries) && (alt == last || gpt_read(d, last, hb, &entries))) {
-			free(entries);
+		if (gpt_read(d, alt, hb, &entries) && (alt == last || gpt_read(d, last, hb, &entries)))
 			return rf_err_set(err, EINVAL, "%s: %s%s", path, why,
 					  strcmp(why, "no GPT header") ? " (the backup GPT too)"
 								       : " after a protective MBR");
-		}
 		memcpy(h, hb, SECTOR);
 	}
 	uint32_t n_entries = le32(h + 80), entry_size = le32(h + 84);
