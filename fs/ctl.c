@@ -23,8 +23,7 @@
  * segments made for it; other formats: all of the temporary file). */
 struct ctl_blob {
 	int fd; /* the temporary file (EXP_PIECE_OUTPUT pieces) */
-	struct exp_pieces pieces;
-	off_t size;
+	struct exp_pieces pieces; /* pieces.size: the result's bytes */
 	struct timespec mtime;
 	unsigned refs; /* under fs_ctl.lock */
 };
@@ -112,8 +111,9 @@ static int tmp_file(struct fs_ctl *t)
 
 /* Make f's result current (export again when the view changed since) and return it with a
  * reference for the caller when want_ref. check_host: also look for host files under the
- * lower view changed since (one lstat each, ovl_view_host_digest); lookups and opens do, a
- * getattr (which follows the lookup of every path walk, the entry timeout being 0) does not.
+ * lower view changed since (one lstat each, ovl_view_host_digest); lookups do, while a getattr
+ * or an open, which follow the lookup of the path walk (the entry timeout being 0), do not
+ * repeat it.
  * Call with t->lock held. Returns 0 or -EIO (the export's message goes to stderr and syslog:
  * the reader only sees EIO). */
 static int refresh(struct fs_ctl *t, struct ctl_file *f, struct ctl_blob **out, bool want_ref,
@@ -145,7 +145,6 @@ static int refresh(struct fs_ctl *t, struct ctl_file *f, struct ctl_blob **out, 
 			syslog(LOG_ERR, "%s/%s: %s", FS_CTL_NAME, f->name, err.msg);
 			return -EIO;
 		}
-		b->size = (off_t)b->pieces.size;
 		clock_gettime(CLOCK_REALTIME, &b->mtime);
 		b->refs = 1;
 		blob_unref(f->blob);
@@ -178,7 +177,7 @@ static void ctl_stat(fuse_req_t req, struct fs_ctl *t, fuse_ino_t ino, struct st
 		st->st_ino = CTL_INO_BASE + 1 + (uint64_t)(f - t->files);
 		st->st_mode = S_IFREG | 0444;
 		st->st_nlink = 1;
-		st->st_size = f->blob ? f->blob->size : 0;
+		st->st_size = f->blob ? (off_t)f->blob->pieces.size : 0;
 		st->st_blocks = (st->st_size + 511) / 512;
 		if (f->blob)
 			st->st_mtim = f->blob->mtime;
@@ -287,7 +286,7 @@ static void w_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	}
 	struct ctl_blob *b;
 	pthread_mutex_lock(&t->lock);
-	int r = refresh(t, f, &b, true, true);
+	int r = refresh(t, f, &b, true, false);
 	pthread_mutex_unlock(&t->lock);
 	if (r) {
 		fuse_reply_err(req, -r);
@@ -314,12 +313,13 @@ static void w_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	}
 	struct ctl_blob *b = (struct ctl_blob *)(uintptr_t)fi->fh;
 	const struct exp_pieces *p = &b->pieces;
-	if (off < 0 || off >= b->size || !size) {
+	const off_t end_off = (off_t)p->size;
+	if (off < 0 || off >= end_off || !size) {
 		fuse_reply_buf(req, NULL, 0);
 		return;
 	}
-	if ((uint64_t)size > (uint64_t)(b->size - off))
-		size = (size_t)(b->size - off);
+	if ((uint64_t)size > (uint64_t)(end_off - off))
+		size = (size_t)(end_off - off);
 	size_t first = exp_pieces_find(p, (uint64_t)off), end = first;
 	while (end < p->n && p->v[end].start < (uint64_t)off + size)
 		end++;
